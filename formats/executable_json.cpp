@@ -1,0 +1,109 @@
+// JSON form of the `info` report; its keys are a contract with outside scripts (ifxray-info(1)).
+#include "formats/executable.h"
+#include "formats/json_writer.h"
+
+namespace ifx::formats {
+namespace {
+
+void write_module(JsonWriter& w, const report::Module& m) {
+  w.begin_object().field("path", m.path).field("version", m.version).field("sum", m.sum);
+  w.end_object();
+}
+
+void write_dependency(JsonWriter& w, const report::Dependency& d) {
+  w.begin_object()
+      .field("path", d.module.path)
+      .field("version", d.module.version)
+      .field("sum", d.module.sum);
+  w.key("replace");
+  if (d.replace) {
+    write_module(w, *d.replace);
+  } else {
+    w.null();
+  }
+  w.end_object();
+}
+
+void write_pc(JsonWriter& w, const report::PcLookup& p) {
+  w.begin_object();
+  w.key("pc").hex(p.pc);
+  if (!p.error.empty()) w.field("error", p.error);
+  if (!p.function.empty()) {
+    w.field("function", p.function);
+    w.key("entry").hex(p.entry);
+    w.field("sp_delta", p.sp_delta);
+  }
+  w.key("frames").begin_array();
+  for (const auto& f : p.frames) {
+    w.begin_object()
+        .field("function", f.function)
+        .field("file", f.file)
+        .field("line", f.line)
+        .field("inlined", f.inlined)
+        .end_object();
+  }
+  w.end_array().end_object();
+}
+
+void write_func(JsonWriter& w, const report::FuncLookup& f) {
+  w.begin_object().field("name", f.name);
+  if (!f.error.empty()) {
+    w.field("error", f.error).end_object();
+    return;
+  }
+  w.key("entry").hex(f.entry);
+  w.key("end").hex(f.end);
+  w.field("frame_size", f.frame_size)
+      .field("args", f.args)
+      .field("file", f.file)
+      .field("start_line", f.start_line)
+      .field("end_line", f.end_line)
+      .end_object();
+}
+
+std::string render_json(const report::Executable& e) {
+  JsonWriter w;
+  w.begin_object()
+      .field("path", e.path)
+      .field("go_version", e.go_version)
+      .field("main_path", e.main_path);
+  w.key("main_module");
+  if (e.main_module) {
+    write_dependency(w, *e.main_module);
+  } else {
+    w.null();
+  }
+  w.key("deps").begin_array();
+  for (const auto& d : e.deps) write_dependency(w, d);
+  w.end_array();
+  w.key("settings").begin_array();
+  for (const auto& s : e.settings) {
+    w.begin_object().field("key", s.key).field("value", s.value).end_object();
+  }
+  w.end_array();
+  w.field("goos", e.goos).field("goarch", e.goarch).field("pie", e.pie).field("dwarf", e.dwarf);
+  w.field("dwarf_units", static_cast<uint64_t>(e.dwarf_units));
+  if (!e.dwarf_error.empty()) w.field("dwarf_error", e.dwarf_error);
+  w.field("symbols", e.symbols).field("build_id", e.build_id).field("go_build_id", e.go_build_id);
+  w.key("text").begin_object();
+  w.key("start").hex(e.text_start);
+  w.key("end").hex(e.text_end);
+  w.end_object();
+  w.field("pclntab_version", e.pclntab_version)
+      .field("functions", e.functions)
+      .field("files", e.files);
+  w.key("pcs").begin_array();
+  for (const auto& p : e.pcs) write_pc(w, p);
+  w.end_array();
+  w.key("funcs").begin_array();
+  for (const auto& f : e.funcs) write_func(w, f);
+  w.end_array();
+  w.end_object();
+  return w.str();
+}
+
+}  // namespace
+
+std::string render_executable_json(const report::Executable& e) { return render_json(e); }
+
+}  // namespace ifx::formats
