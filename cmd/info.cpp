@@ -34,8 +34,9 @@ ExitCode run_info(const InfoOptions& opts) {
 
 void register_info(CLI::App& app, Action& action) {
   auto opts = std::make_shared<InfoOptions>();
-  CLI::App* sub = app.add_subcommand("info", "What a Go executable is: version, build info, "
-                                             "layout; resolve pcs and functions");
+  CLI::App* sub = app.add_subcommand("info",
+                                     "What a Go executable is: version, build info, "
+                                     "layout; resolve pcs and functions");
   sub->add_option("--format", opts->format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   sub->add_option("--pc", opts->pcs, "Resolve this pc (0x... or decimal) to its frames; repeatable")

@@ -1,6 +1,6 @@
 // Entry point: parse the command line, run the chosen subcommand, map failures to exit statuses.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cstdio>

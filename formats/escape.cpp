@@ -16,9 +16,9 @@ size_t utf8_sequence(std::string_view s, size_t i) {
     if ((byte(i + k) & 0xc0) != 0x80) return 0;
   }
   unsigned char b1 = byte(i + 1);
-  if (b == 0xe0 && b1 < 0xa0) return 0;  // overlong
+  if (b == 0xe0 && b1 < 0xa0) return 0;   // overlong
   if (b == 0xed && b1 >= 0xa0) return 0;  // surrogate
-  if (b == 0xf0 && b1 < 0x90) return 0;  // overlong
+  if (b == 0xf0 && b1 < 0x90) return 0;   // overlong
   if (b == 0xf4 && b1 >= 0x90) return 0;  // above U+10FFFF
   return len;
 }

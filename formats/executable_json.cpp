@@ -104,6 +104,8 @@ std::string render_json(const report::Executable& e) {
 
 }  // namespace
 
-std::string render_executable_json(const report::Executable& e) { return render_json(e); }
+std::string render_executable_json(const report::Executable& e) {
+  return render_json(e);
+}
 
 }  // namespace ifx::formats

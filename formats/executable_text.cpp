@@ -68,9 +68,9 @@ std::string render_executable_text(const report::Executable& e) {
   out += fmt::format("executable:  {}{}\n", e.pie ? "position-independent (PIE)" : "static address",
                      e.goos.empty() ? "" : fmt::format(", {}/{}", e.goos, e.goarch));
   if (e.dwarf) {
-    out += e.dwarf_error.empty() ? fmt::format("DWARF:       present, {} units\n", e.dwarf_units)
-                                 : fmt::format("DWARF:       unreadable: {}\n",
-                                               escape_terminal(e.dwarf_error));
+    out += e.dwarf_error.empty()
+               ? fmt::format("DWARF:       present, {} units\n", e.dwarf_units)
+               : fmt::format("DWARF:       unreadable: {}\n", escape_terminal(e.dwarf_error));
   } else {
     out += "DWARF:       absent (stripped)\n";
   }

@@ -96,6 +96,8 @@ JsonWriter& JsonWriter::null() {
   return *this;
 }
 
-JsonWriter& JsonWriter::hex(uint64_t n) { return value(fmt::format("{:#x}", n)); }
+JsonWriter& JsonWriter::hex(uint64_t n) {
+  return value(fmt::format("{:#x}", n));
+}
 
 }  // namespace ifx::formats

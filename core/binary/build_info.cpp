@@ -82,16 +82,24 @@ std::string unquote(std::string_view s) {
     }
     char e = s[++i];
     switch (e) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
       case 'x':
         if (i + 2 < s.size()) {
           out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
           i += 2;
         }
         break;
-      default: out += e; break;
+      default:
+        out += e;
+        break;
     }
   }
   return out;

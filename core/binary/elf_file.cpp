@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint32_t kMaxSections = 1u << 16;
 constexpr uint32_t kMaxSegments = 1u << 16;
-constexpr uint32_t kRelocX86Relative = 8;       // R_X86_64_RELATIVE
+constexpr uint32_t kRelocX86Relative = 8;         // R_X86_64_RELATIVE
 constexpr uint32_t kRelocAarch64Relative = 1027;  // R_AARCH64_RELATIVE
 
 std::string hex(Bytes b) {
@@ -122,7 +122,8 @@ void ElfFile::parse_sections() {
       fail("{}: truncated: section headers lie past the end of the file", name_);
     }
     const uint8_t* s0 = bytes_.data() + shoff_;
-    if (shnum_ == 0) shnum_ = static_cast<uint32_t>(load_le<uint64_t>(s0 + offsetof(Elf64_Shdr, sh_size)));
+    if (shnum_ == 0)
+      shnum_ = static_cast<uint32_t>(load_le<uint64_t>(s0 + offsetof(Elf64_Shdr, sh_size)));
     if (shstrndx_ == SHN_XINDEX) shstrndx_ = load_le<uint32_t>(s0 + offsetof(Elf64_Shdr, sh_link));
   }
   if (shnum_ > kMaxSections ||

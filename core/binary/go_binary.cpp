@@ -46,7 +46,9 @@ GoBinary::GoBinary(std::unique_ptr<ElfFile> elf) : elf_(std::move(elf)) {
   locate_gofunc();
 }
 
-bool GoBinary::is_pie() const { return elf_->type() == ET_DYN; }
+bool GoBinary::is_pie() const {
+  return elf_->type() == ET_DYN;
+}
 
 bool GoBinary::has_dwarf() const {
   return elf_->section(".debug_info") != nullptr || elf_->section(".zdebug_info") != nullptr;
@@ -85,8 +87,8 @@ void GoBinary::locate_pclntab() {
 }
 
 void GoBinary::locate_moduledata() {
-  uint64_t funcnametab = pclntab_addr_ + load_at<uint64_t>(pclntab_bytes_, kHeaderFuncnameOffset,
-                                                           "pclntab header");
+  uint64_t funcnametab =
+      pclntab_addr_ + load_at<uint64_t>(pclntab_bytes_, kHeaderFuncnameOffset, "pclntab header");
   auto valid = [&](uint64_t md) {
     return elf_->pointer_at(md) == pclntab_addr_ && elf_->pointer_at(md + 8) == funcnametab;
   };
@@ -137,8 +139,7 @@ void GoBinary::locate_gofunc() {
   if (moduledata_) gofunc_ = elf_->pointer_at(*moduledata_ + moduledata_gofunc_offset(version_));
 }
 
-std::optional<std::pair<int32_t, int32_t>> GoBinary::inline_entry(const Func& f,
-                                                                  uint32_t tree_off,
+std::optional<std::pair<int32_t, int32_t>> GoBinary::inline_entry(const Func& f, uint32_t tree_off,
                                                                   int32_t ix) const {
   if (!gofunc_ || ix < 0) return std::nullopt;
   bool old = pclntab_->format() == PclntabFormat::kGo118;

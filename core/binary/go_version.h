@@ -14,7 +14,9 @@ struct GoVersion {
   bool known() const { return major > 0; }
   auto operator<=>(const GoVersion&) const = default;
   // True when this version is at least 1.`minor`.
-  bool at_least(int minor_version) const { return major > 1 || (major == 1 && minor >= minor_version); }
+  bool at_least(int minor_version) const {
+    return major > 1 || (major == 1 && minor >= minor_version);
+  }
 };
 
 // Parses the first "goX.Y[.Z]" in s; {0,0,0} when there is none.

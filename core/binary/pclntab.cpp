@@ -74,7 +74,9 @@ uint64_t Pclntab::entry_at(uint32_t index) const {
   return text_start_ + load_le<uint32_t>(pclntable_.data() + uint64_t{index} * 8);
 }
 
-uint64_t Pclntab::text_end() const { return entry_at(nfunc_); }
+uint64_t Pclntab::text_end() const {
+  return entry_at(nfunc_);
+}
 
 Func Pclntab::func(uint32_t index) const {
   if (index >= nfunc_) fail("pclntab: function index {} out of range", index);

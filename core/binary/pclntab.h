@@ -59,7 +59,9 @@ class Pclntab {
   Pclntab(Bytes data, uint64_t text_start);
 
   PclntabFormat format() const { return format_; }
-  std::string_view format_name() const { return format_ == PclntabFormat::kGo118 ? "1.18" : "1.20"; }
+  std::string_view format_name() const {
+    return format_ == PclntabFormat::kGo118 ? "1.18" : "1.20";
+  }
   uint8_t min_lc() const { return min_lc_; }
   uint32_t num_funcs() const { return nfunc_; }
   uint32_t num_files() const { return nfiles_; }

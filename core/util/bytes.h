@@ -32,8 +32,8 @@ T load_le(const uint8_t* p) {
 template <typename T>
 T load_at(Bytes b, uint64_t off, std::string_view what) {
   if (!in_bounds(off, sizeof(T), b.size())) {
-    fail("{}: read of {} bytes at offset {:#x} is past the end ({:#x} bytes)", what, sizeof(T),
-         off, b.size());
+    fail("{}: read of {} bytes at offset {:#x} is past the end ({:#x} bytes)", what, sizeof(T), off,
+         b.size());
   }
   return load_le<T>(b.data() + off);
 }

@@ -40,7 +40,8 @@ class Cursor {
   }
   void skip(size_t n) { bytes(n); }
   void seek(size_t pos) {
-    if (pos > data_.size()) fail("{}: seek to {:#x} is past the end ({:#x})", what_, pos, data_.size());
+    if (pos > data_.size())
+      fail("{}: seek to {:#x} is past the end ({:#x})", what_, pos, data_.size());
     pos_ = pos;
   }
   void align(size_t a) {
