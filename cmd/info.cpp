@@ -1,12 +1,17 @@
-// `ifxray info EXE`: what a Go executable is, and where its pcs and functions are.
+// `ifxray info EXE|PID|CORE`: what a Go executable is, and for a process or core also its
+// threads, mappings and runtime figures.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <memory>
 
 #include "cmd/commands.h"
 #include "core/analysis/executable_info.h"
+#include "core/analysis/target_info.h"
 #include "core/binary/go_binary.h"
+#include "core/target/open_target.h"
 #include "formats/executable.h"
+#include "formats/target.h"
 
 namespace ifx::cmd {
 namespace {
@@ -16,34 +21,92 @@ struct InfoOptions {
   std::string format = "text";
   std::vector<std::string> pcs;
   std::vector<std::string> funcs;
+  TargetOptions target_opts;
+  bool stats = false;
+  bool layout = false;
 };
+
+void add_lookups(const GoBinary& bin, const InfoOptions& opts, report::Executable& report) {
+  for (const auto& p : opts.pcs) report.pcs.push_back(lookup_pc(bin, parse_address(p, "--pc")));
+  for (const auto& name : opts.funcs) report.funcs.push_back(lookup_func(bin, name));
+}
+
+ExitCode run_on_executable(const InfoOptions& opts, formats::Format format) {
+  auto bin = GoBinary::open(opts.target);
+  report::Executable report = describe_executable(*bin);
+  add_lookups(*bin, opts, report);
+  if (opts.layout) report.layout = describe_layout(load_runtime_model(*bin));
+  formats::emit(formats::render_executable(report, format));
+  return ExitCode::kOk;
+}
+
+ExitCode run_on_target(const InfoOptions& opts, TargetKind kind, formats::Format format) {
+  auto start = std::chrono::steady_clock::now();
+  // The executable and its DWARF are loaded before a live process is stopped: the pause covers
+  // only the reads of its memory.
+  std::unique_ptr<Target> target;
+  std::unique_ptr<GoBinary> bin;
+  if (kind == TargetKind::kPid) {
+    int pid = std::stoi(opts.target);
+    bin = GoBinary::open(fmt::format("/proc/{}/exe", pid));
+    RuntimeModel model = load_runtime_model(*bin);
+    target = open_live(pid, opts.target_opts);
+    GoRuntime rt(*bin, model, *target);
+    RuntimeReading reading = read_runtime(rt);
+    target->release();
+    report::TargetInfo info = describe_target(rt, std::move(reading));
+    add_lookups(*bin, opts, info.exe);
+    formats::emit(formats::render_target(info, format));
+  } else {
+    target = open_core(opts.target, opts.target_opts);
+    bin = GoBinary::open(target->exe_path());
+    RuntimeModel model = load_runtime_model(*bin);
+    GoRuntime rt(*bin, model, *target);
+    report::TargetInfo info = describe_target(rt, read_runtime(rt));
+    add_lookups(*bin, opts, info.exe);
+    formats::emit(formats::render_target(info, format));
+  }
+  if (opts.stats) {
+    TargetStats s = target->stats();
+    double total =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "ifxray: stats pause_ms={:.3f} total_ms={:.3f} bytes_read={} reads={}\n",
+               s.pause_ms, total, s.bytes_read, s.reads);
+  }
+  return ExitCode::kOk;
+}
 
 ExitCode run_info(const InfoOptions& opts) {
   auto format = formats::parse_format(opts.format);
-  std::vector<uint64_t> pcs;
-  for (const auto& p : opts.pcs) pcs.push_back(parse_address(p, "--pc"));
-  auto bin = GoBinary::open(opts.target);
-  report::Executable report = describe_executable(*bin);
-  for (uint64_t pc : pcs) report.pcs.push_back(lookup_pc(*bin, pc));
-  for (const auto& name : opts.funcs) report.funcs.push_back(lookup_func(*bin, name));
-  formats::emit(formats::render_executable(report, *format));
-  return ExitCode::kOk;
+  for (const auto& p : opts.pcs) parse_address(p, "--pc");  // usage errors before any work
+  TargetKind kind = classify_target(opts.target);
+  if (kind == TargetKind::kExecutable) return run_on_executable(opts, *format);
+  return run_on_target(opts, kind, *format);
 }
 
 }  // namespace
 
 void register_info(CLI::App& app, Action& action) {
   auto opts = std::make_shared<InfoOptions>();
-  CLI::App* sub = app.add_subcommand("info",
-                                     "What a Go executable is: version, build info, "
-                                     "layout; resolve pcs and functions");
+  CLI::App* sub = app.add_subcommand(
+      "info", "What a Go executable, process or core is: build info, layout, threads, runtime");
   sub->add_option("--format", opts->format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   sub->add_option("--pc", opts->pcs, "Resolve this pc (0x... or decimal) to its frames; repeatable")
       ->allow_extra_args(false);
   sub->add_option("--func", opts->funcs, "Describe the function of this name; repeatable")
       ->allow_extra_args(false);
-  sub->add_option("target", opts->target, "The Go executable")->required();
+  sub->add_option("--exe", opts->target_opts.exe,
+                  "The executable of a core, when not where the "
+                  "core says");
+  sub->add_flag("--force", opts->target_opts.force,
+                "Read a core even if its executable's build id differs");
+  sub->add_flag("--no-stop", opts->target_opts.no_stop,
+                "Read a live process without stopping it (racy)");
+  sub->add_flag("--stats", opts->stats, "Print pause and read statistics to stderr");
+  sub->add_flag("--layout", opts->layout,
+                "Show the runtime struct layouts and globals ifxray uses for this executable");
+  sub->add_option("target", opts->target, "A Go executable, a pid, or a core file")->required();
   sub->callback([opts, &action] { action = [opts] { return run_info(*opts); }; });
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -31,6 +32,23 @@ uint64_t parse_address(const std::string& text, const char* flag) {
 
 namespace {
 
+// CLI11 reports an unknown command as a missing one; name it instead.
+std::string usage_message(CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string word = argv[1];
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == word;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) return fmt::format("unknown command '{}' (commands: {})", word, names);
+  }
+  std::string msg = e.what();
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return msg;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"ifxray: an X-ray for Go programs: goroutines, leaks and interface pitfalls",
                "ifxray"};
@@ -38,6 +56,7 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   Action action;
   register_info(app, action);
+  register_gcore(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -52,7 +71,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Subcommand help is raised from inside the subcommand; CLI11 formats it for us.
     if (e.get_exit_code() == 0) return app.exit(e);
-    fmt::print(stderr, "ifxray: {}\nRun 'ifxray --help' for usage.\n", e.what());
+    fmt::print(stderr, "ifxray: {} (see ifxray --help)\n", usage_message(app, argc, argv, e));
     return static_cast<int>(ExitCode::kUsage);
   }
   return static_cast<int>(action());

@@ -1,6 +1,6 @@
 // JSON form of the `info` report; its keys are a contract with outside scripts (ifxray-info(1)).
+#include "formats/executable_json.h"
 #include "formats/executable.h"
-#include "formats/json_writer.h"
 
 namespace ifx::formats {
 namespace {
@@ -61,12 +61,39 @@ void write_func(JsonWriter& w, const report::FuncLookup& f) {
       .end_object();
 }
 
-std::string render_json(const report::Executable& e) {
-  JsonWriter w;
-  w.begin_object()
-      .field("path", e.path)
-      .field("go_version", e.go_version)
-      .field("main_path", e.main_path);
+void write_entries(JsonWriter& w, std::string_view key,
+                   const std::vector<report::LayoutEntry>& entries, bool hex_offsets) {
+  w.key(key).begin_object();
+  for (const auto& e : entries) {
+    w.key(e.name);
+    if (!e.offset) {
+      w.null();
+    } else if (e.size) {
+      w.begin_object().field("offset", *e.offset).field("size", *e.size).end_object();
+    } else if (hex_offsets) {
+      w.hex(*e.offset);
+    } else {
+      w.value(*e.offset);
+    }
+  }
+  w.end_object();
+}
+
+void write_layout(JsonWriter& w, const report::RuntimeLayout& l) {
+  w.key("layout").begin_object();
+  w.field("source", l.source).field("globals_source", l.globals_source);
+  write_entries(w, "fields", l.fields, false);
+  write_entries(w, "sizes", l.sizes, false);
+  write_entries(w, "globals", l.globals, true);
+  w.key("problems").begin_array();
+  for (const auto& p : l.problems) w.value(p);
+  w.end_array().end_object();
+}
+
+}  // namespace
+
+void write_executable_fields(JsonWriter& w, const report::Executable& e) {
+  w.field("path", e.path).field("go_version", e.go_version).field("main_path", e.main_path);
   w.key("main_module");
   if (e.main_module) {
     write_dependency(w, *e.main_module);
@@ -98,14 +125,15 @@ std::string render_json(const report::Executable& e) {
   w.key("funcs").begin_array();
   for (const auto& f : e.funcs) write_func(w, f);
   w.end_array();
-  w.end_object();
-  return w.str();
+  if (e.layout) write_layout(w, *e.layout);
 }
 
-}  // namespace
-
 std::string render_executable_json(const report::Executable& e) {
-  return render_json(e);
+  JsonWriter w;
+  w.begin_object();
+  write_executable_fields(w, e);
+  w.end_object();
+  return w.str();
 }
 
 }  // namespace ifx::formats

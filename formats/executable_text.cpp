@@ -59,6 +59,19 @@ void append_func(std::string& out, const report::FuncLookup& f) {
   out += fmt::format("    {}:{}-{}\n", escape_terminal(f.file), f.start_line, f.end_line);
 }
 
+void append_layout(std::string& out, const report::RuntimeLayout& l) {
+  out += fmt::format("\nruntime layout from {}, globals from {}\n", l.source, l.globals_source);
+  auto value = [](const report::LayoutEntry& e) {
+    if (!e.offset) return std::string("absent");
+    return e.size ? fmt::format("offset {} size {}", *e.offset, *e.size)
+                  : fmt::format("{:#x}", *e.offset);
+  };
+  for (const auto* group : {&l.fields, &l.sizes, &l.globals}) {
+    for (const auto& e : *group) out += fmt::format("    {:<40} {}\n", e.name, value(e));
+  }
+  for (const auto& p : l.problems) out += fmt::format("    problem: {}\n", escape_terminal(p));
+}
+
 }  // namespace
 
 std::string render_executable_text(const report::Executable& e) {
@@ -85,6 +98,7 @@ std::string render_executable_text(const report::Executable& e) {
                      e.pclntab_version, e.functions, e.files);
   for (const auto& p : e.pcs) append_pc(out, p);
   for (const auto& f : e.funcs) append_func(out, f);
+  if (e.layout) append_layout(out, *e.layout);
   return out;
 }
 

@@ -96,4 +96,29 @@ report::FuncLookup lookup_func(const GoBinary& bin, const std::string& name) {
   return out;
 }
 
+report::RuntimeLayout describe_layout(const RuntimeModel& model) {
+  report::RuntimeLayout out;
+  out.source = model.layout.source;
+  out.globals_source = model.globals.source;
+  out.problems = model.problems;
+  for (size_t i = 0; i < static_cast<size_t>(Fld::kCount); ++i) {
+    auto f = model.layout.field(static_cast<Fld>(i));
+    report::LayoutEntry e{std::string(field_name(static_cast<Fld>(i))), std::nullopt, std::nullopt};
+    if (f) {
+      e.offset = f->offset;
+      e.size = f->size;
+    }
+    out.fields.push_back(e);
+  }
+  for (size_t i = 0; i < static_cast<size_t>(Typ::kCount); ++i) {
+    out.sizes.push_back({std::string(type_name(static_cast<Typ>(i))),
+                         model.layout.size(static_cast<Typ>(i)), std::nullopt});
+  }
+  for (size_t i = 0; i < static_cast<size_t>(Glob::kCount); ++i) {
+    out.globals.push_back({std::string(global_name(static_cast<Glob>(i))),
+                           model.globals.get(static_cast<Glob>(i)), std::nullopt});
+  }
+  return out;
+}
+
 }  // namespace ifx

@@ -222,16 +222,16 @@ const ElfSymbol* ElfFile::symbol(std::string_view name) const {
 }
 
 std::vector<ElfNote> ElfFile::notes() const {
+  // Sections first: Go 1.24+ puts .note.gnu.build-id outside the PT_NOTE segment. Cores have no
+  // sections, only PT_NOTE segments.
   std::vector<ElfNote> out;
-  bool any_segment = false;
-  for (const auto& p : segments_) {
-    if (p.type != PT_NOTE) continue;
-    any_segment = true;
-    parse_notes(slice(bytes_, p.offset, p.filesz, name_ + ": note segment"), out);
+  for (const auto& s : sections_) {
+    if (s.type == SHT_NOTE) parse_notes(section_data(s), out);
   }
-  if (!any_segment) {
-    for (const auto& s : sections_) {
-      if (s.type == SHT_NOTE) parse_notes(section_data(s), out);
+  if (!out.empty()) return out;
+  for (const auto& p : segments_) {
+    if (p.type == PT_NOTE) {
+      parse_notes(slice(bytes_, p.offset, p.filesz, name_ + ": note segment"), out);
     }
   }
   return out;

@@ -78,7 +78,7 @@ class ElfFile {
   const ElfSymbol* symbol(std::string_view name) const;
   bool has_symtab() const { return has_symtab_; }
 
-  // Notes from PT_NOTE segments, or from SHT_NOTE sections when there are no segments.
+  // Notes from SHT_NOTE sections, or from PT_NOTE segments when there are none (cores).
   std::vector<ElfNote> notes() const;
   // GNU build-id as lowercase hex, or empty.
   std::string gnu_build_id() const;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/report/layout.h"
+
 namespace ifx::report {
 
 struct Module {
@@ -77,6 +79,7 @@ struct Executable {
   uint32_t files = 0;
   std::vector<PcLookup> pcs;
   std::vector<FuncLookup> funcs;
+  std::optional<RuntimeLayout> layout;  // with --layout
 };
 
 }  // namespace ifx::report

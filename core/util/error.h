@@ -13,7 +13,10 @@ enum class ExitCode : int {
   kOk = 0,
   kFindings = 1,
   kUsage = 2,
-  kUnreadableTarget = 3,
+  kUnreadableTarget = 3,  // missing, not ELF/core/Go, corrupt
+  kNotPermitted = 4,      // ptrace refused: CAP_SYS_PTRACE, ptrace_scope, another user's process
+  kTargetBusy = 5,        // already traced by another debugger
+  kMismatch = 6,          // core and executable are not from the same build
 };
 
 // A checked failure caused by the input (a file, target memory, flags), never by our own bugs.

@@ -1,0 +1,47 @@
+// An address in the target's address space: never a local pointer, never mixed up with a size.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+namespace ifx {
+
+class RemoteAddr {
+ public:
+  constexpr RemoteAddr() = default;
+  constexpr explicit RemoteAddr(uint64_t value) : value_(value) {}
+
+  constexpr uint64_t value() const { return value_; }
+  constexpr bool is_null() const { return value_ == 0; }
+  constexpr RemoteAddr operator+(uint64_t offset) const { return RemoteAddr(value_ + offset); }
+  constexpr RemoteAddr& operator+=(uint64_t offset) {
+    value_ += offset;
+    return *this;
+  }
+  // Distance in bytes from b to a.
+  friend constexpr uint64_t operator-(RemoteAddr a, RemoteAddr b) { return a.value_ - b.value_; }
+  constexpr auto operator<=>(const RemoteAddr&) const = default;
+
+ private:
+  uint64_t value_ = 0;
+};
+
+// A range [start, start+size) of target memory.
+struct RemoteRange {
+  RemoteAddr start;
+  uint64_t size = 0;
+
+  RemoteAddr end() const { return start + size; }
+  bool contains(RemoteAddr a) const { return a >= start && a - start < size; }
+};
+
+}  // namespace ifx
+
+template <>
+struct fmt::formatter<ifx::RemoteAddr> : fmt::formatter<uint64_t> {
+  auto format(ifx::RemoteAddr a, format_context& ctx) const {
+    return fmt::format_to(ctx.out(), "{:#x}", a.value());
+  }
+};

@@ -1,0 +1,61 @@
+# Checks that the man pages keep up with the CLI; run by ctest as
+#   cmake -DIFXRAY=build/ifxray -DMAN_DIR=man -P check_cli.cmake
+# Every subcommand in `ifxray --help` must be described in ifxray.1 (.Cm NAME) and have its own
+# page ifxray-NAME.1, and every long option in `ifxray [NAME] --help` must appear in that page
+# (.Fl -option).
+function(help_of out)
+  execute_process(COMMAND "${IFXRAY}" ${ARGN} --help
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE text ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "`ifxray ${ARGN} --help` failed (exit ${rc}): ${err}")
+  endif()
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+function(check_options page)
+  help_of(help ${ARGN})
+  string(JOIN " " what ifxray ${ARGN} --help)
+  file(READ "${MAN_DIR}/${page}" man)
+  string(REGEX MATCHALL "--[a-z][a-z0-9-]*" options "${help}")
+  list(REMOVE_DUPLICATES options)
+  foreach(opt IN LISTS options)
+    string(SUBSTRING "${opt}" 1 -1 fl) # mdoc writes --format as `Fl -format`
+    string(REGEX REPLACE "([.+*?])" "\\\\\\1" fl_re "${fl}")
+    if(NOT man MATCHES "Fl ${fl_re}([ \n]|$)")
+      message(SEND_ERROR "${page} does not document ${opt} (from `${what}`)")
+    endif()
+  endforeach()
+  list(LENGTH options n)
+  message(STATUS "${page}: ${n} options of `${what}` documented")
+endfunction()
+
+help_of(top)
+# CLI11 lists subcommands after a "Subcommands:" line, one per line, name first.
+set(subcommands "")
+if(top MATCHES "\nSubcommands:\n(.*)$")
+  string(REPLACE "\n" ";" lines "${CMAKE_MATCH_1}")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^  ([a-z][a-z0-9-]*)( |$)")
+      list(APPEND subcommands "${CMAKE_MATCH_1}")
+    elseif(NOT line MATCHES "^ *$" AND NOT line MATCHES "^  ")
+      break()
+    endif()
+  endforeach()
+endif()
+if(NOT subcommands)
+  message(FATAL_ERROR "no subcommands found in `ifxray --help`:\n${top}")
+endif()
+
+file(READ "${MAN_DIR}/ifxray.1" overview)
+check_options(ifxray.1)
+foreach(cmd IN LISTS subcommands)
+  if(NOT overview MATCHES "\n\\.It Cm ${cmd}[ \n]")
+    message(SEND_ERROR "ifxray.1 has no entry `.It Cm ${cmd}` under COMMANDS")
+  endif()
+  if(NOT EXISTS "${MAN_DIR}/ifxray-${cmd}.1")
+    message(SEND_ERROR "no man page man/ifxray-${cmd}.1 for the subcommand ${cmd}")
+  else()
+    check_options(ifxray-${cmd}.1 ${cmd})
+  endif()
+endforeach()
+message(STATUS "subcommands: ${subcommands}")

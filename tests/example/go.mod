@@ -1,0 +1,3 @@
+module example.com/ifxray/example
+
+go 1.19

@@ -1,0 +1,320 @@
+"""`ifxray info` on core dumps: kernel crash cores and gdb's gcore of the fixtures, and bad cores.
+
+For every toolchain x variant:
+  kernel  a crash core (GOTRACEBACK=crash, SIGQUIT) of every fixture; its threads are listed
+          while the process is group-stopped, then SIGQUIT and SIGCONT are sent
+  gdb     `gdb -batch -ex 'gcore FILE'` of the ticker fixture (gdb writes ~1.2 GB for a tiny Go
+          program; --gdb-all makes one of every fixture); the threads are listed by gdb's `shell`
+          while gdb holds them stopped
+Oracles: "threads" equals the NT_PRSTATUS notes `readelf -n` lists and the tids listed in
+/proc/PID/task (the runtime may start a thread while its crash handler prints, before the
+kernel dumps: a kernel case failing only that is run again, up to 3 times); "goroutines"
+equals runtime.NumGoroutine() where the fixture recorded it (goroutines.txt); "pid" and
+"exe_path" are the process's; no warning about the executable.
+
+Bad cores (one fixture): a file that is not a core (exit 3), a kernel core cut in half (exit 0,
+a warning naming the missing ranges), a gdb core cut in half (its notes are at the end: exit 3,
+"truncated"), another build given with --exe (exit 6; with --force exit 0 and a warning), an
+--exe that does not exist (exit 3), and a core whose executable was deleted (exit 3 asking for
+--exe; works with --exe).
+
+Kernel cores need kernel.core_pattern pointed at our temp dir: the test sets it (root) and
+restores it on every exit path; if it cannot, the test fails and says why. Cores are written to
+/dev/shm when it has room, else to $TMPDIR, and deleted after use (at most two at a time).
+
+Usage: core_files.py [--gdb-all] [--only SUBSTR]
+Environment: IFXRAY, IFXRAY_FIXTURE_CACHE (see fixtures.py).
+"""
+import argparse
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import fixtures as F
+
+CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
+GDB_FIXTURE = "ticker"
+BAD_INPUT_CASE = ("go1.26", "plain", "ticker")
+EXE_WARNINGS = ("not the executable", "could not check", "truncated")
+KERNEL_ATTEMPTS = 3
+
+
+@contextlib.contextmanager
+def core_pattern(directory):
+    """Point kernel.core_pattern at directory/core.<pid>; restore the old value afterwards."""
+    try:
+        old = CORE_PATTERN.read_text().rstrip("\n")
+    except OSError as e:
+        raise F.FixtureError(f"cannot read {CORE_PATTERN}: {e}") from e
+    want = f"{directory}/core.%p"
+    try:
+        CORE_PATTERN.write_text(want + "\n")
+    except OSError as e:
+        raise F.FixtureError(f"cannot set {CORE_PATTERN} to {want!r} (kernel cores need it; "
+                             f"run as root with a writable /proc/sys): {e}") from e
+    try:
+        if CORE_PATTERN.read_text().rstrip("\n") != want:
+            raise F.FixtureError(f"{CORE_PATTERN} did not take {want!r}")
+        yield
+    finally:
+        CORE_PATTERN.write_text(old + "\n")
+
+
+def allow_cores():
+    """Unlimited RLIMIT_CORE for this process and so for the fixtures it starts."""
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (OSError, ValueError) as e:
+        raise F.FixtureError(f"cannot raise RLIMIT_CORE to unlimited: {e}") from e
+
+
+def core_dir():
+    """A temp dir for cores: /dev/shm when it has room for a gdb core, else $TMPDIR."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 4 << 30:
+        return tempfile.mkdtemp(prefix="ifxray-cores-", dir=shm)
+    return tempfile.mkdtemp(prefix="ifxray-cores-")
+
+
+def tids(pid):
+    return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+
+
+def wait_group_stopped(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = []
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                states.append(Path(f"/proc/{pid}/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[0])
+        if states and all(s == "T" for s in states):
+            return
+        time.sleep(0.01)
+    raise F.FixtureError(f"pid {pid}: threads not all stopped after SIGSTOP within {timeout}s")
+
+
+def recorded_goroutines(fx):
+    p = fx.outdir / "goroutines.txt"
+    return int(p.read_text().strip()) if p.is_file() else None
+
+
+def wait_for_file(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not path.is_file():
+        raise F.FixtureError(f"no core at {path} (core_pattern {CORE_PATTERN.read_text().strip()!r})")
+
+
+def kernel_core(exe, cores):
+    """Crash a fixture with SIGQUIT under GOTRACEBACK=crash; returns (core, live facts)."""
+    with F.run_fixture(exe, env={"GOTRACEBACK": "crash"}) as fx:
+        live = {"pid": fx.pid, "goroutines": recorded_goroutines(fx)}
+        os.kill(fx.pid, signal.SIGSTOP)
+        wait_group_stopped(fx.pid)
+        live["tids"] = tids(fx.pid)
+        os.kill(fx.pid, signal.SIGQUIT)  # pending until SIGCONT: no thread runs in between
+        os.kill(fx.pid, signal.SIGCONT)
+        try:
+            fx.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired as e:
+            raise F.FixtureError(f"{exe} did not die of SIGQUIT with GOTRACEBACK=crash") from e
+        core = Path(cores) / f"core.{fx.pid}"
+        wait_for_file(core)
+        # The kernel has finished writing once the process is reaped.
+        return core, live
+
+
+def gdb_core(exe, cores):
+    """gdb's gcore of a running fixture; the tids are listed while gdb holds it stopped."""
+    with F.run_fixture(exe) as fx:
+        live = {"pid": fx.pid, "goroutines": recorded_goroutines(fx)}
+        core = Path(cores) / f"gdb.{fx.pid}"
+        listing = Path(cores) / f"tasks.{fx.pid}"
+        F.run(["gdb", "-p", str(fx.pid), "-batch", "-nx",
+               "-ex", f"shell ls /proc/{fx.pid}/task > {listing}", "-ex", f"gcore {core}"],
+              timeout=300)
+        if not core.is_file():
+            raise F.FixtureError(f"gdb wrote no core at {core}")
+        live["tids"] = sorted(int(t) for t in listing.read_text().split())
+        listing.unlink()
+        return core, live
+
+
+def prstatus_count(core):
+    out = F.run(["readelf", "-n", "-W", str(core)]).stdout
+    return sum(1 for line in out.splitlines() if "NT_PRSTATUS" in line)
+
+
+def info(core, *args):
+    """(exit code, JSON document or None, stderr) of `ifxray info --format json ARGS CORE`."""
+    rc, out, err = F.run_ifxray(["info", "--format", "json", *args, core])
+    doc = None
+    if rc == 0:
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            pass
+    return rc, doc, err
+
+
+def one_line(err):
+    lines = err.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("ifxray: ")
+
+
+def check_core(case, core, live, exe):
+    """[(ok, case name, detail)] of the checks on one core."""
+    notes = prstatus_count(core)
+    rc, doc, err = info(core)
+    cmd = f"  ifxray info --format json {core}\n"
+    if rc != 0 or doc is None:
+        return [(False, f"open: {case}", f"{cmd}  want exit 0 and JSON; got exit {rc}: "
+                                         f"{err.strip()[:400]}")]
+    got_tids = sorted(t.get("tid") for t in doc.get("threads", []))
+    out = [(len(got_tids) == notes, f"threads = NT_PRSTATUS notes: {case}",
+            f"{cmd}  readelf -n lists {notes} NT_PRSTATUS notes; ifxray {len(got_tids)} threads"),
+           (got_tids == live["tids"], f"threads = /proc/PID/task: {case}",
+            f"{cmd}  /proc/{live['pid']}/task: {live['tids']}\n  ifxray: {got_tids}")]
+    if live["goroutines"] is not None:
+        out.append((doc.get("goroutines") == live["goroutines"], f"goroutines: {case}",
+                    f"{cmd}  runtime.NumGoroutine() {live['goroutines']}, "
+                    f"ifxray {doc.get('goroutines')}"))
+    want = {"pid": live["pid"], "exe_path": str(exe)}
+    have = {"pid": doc.get("pid"), "exe_path": doc.get("exe_path")}
+    out.append((want == have, f"process: {case}", cmd + F.diff_fields(want, have, want)))
+    bad = [w for w in doc.get("warnings", []) if any(s in w for s in EXE_WARNINGS)]
+    out.append((not bad, f"warnings: {case}", f"{cmd}  unexpected warnings: {bad}"))
+    return out
+
+
+def run_case(rep, kind, case, exe, cores):
+    """Make one core and check it. A kernel core is taken after Go's crash handler has printed
+    every goroutine, and the runtime may start a thread meanwhile: when only the /proc/PID/task
+    comparison fails, the case is run again (at most KERNEL_ATTEMPTS times)."""
+    attempts = KERNEL_ATTEMPTS if kind == "kernel" else 1
+    for attempt in range(1, attempts + 1):
+        core, live = (kernel_core if kind == "kernel" else gdb_core)(exe, cores)
+        try:
+            results = check_core(case, core, live, exe)
+        finally:
+            core.unlink()
+        failed = [name for ok, name, _ in results if not ok]
+        if attempt == attempts or failed != [f"threads = /proc/PID/task: {case}"]:
+            break
+        print(f"retry {case}: a thread started while the core was being taken", flush=True)
+    for ok, name, detail in results:
+        rep.check(ok, name, detail)
+
+
+def check_bad_cores(rep, tcs, cores):
+    tc = next(t for t in tcs if t.name == BAD_INPUT_CASE[0])
+    other_tc = next(t for t in tcs if t.name != tc.name)
+    exe = Path(os.path.realpath(F.exe_path(tc, *BAD_INPUT_CASE[1:])))
+    other = Path(os.path.realpath(F.exe_path(other_tc, *BAD_INPUT_CASE[1:])))
+
+    def expect(case, args, core, want_rc, *needles):
+        rc, doc, err = info(core, *args)
+        text = err + json.dumps(doc.get("warnings", []) if doc else [])
+        ok = rc == want_rc and all(n in text for n in needles)
+        if want_rc != 0:
+            ok = ok and one_line(err)
+        rep.check(ok, f"bad core: {case}",
+                  f"  ifxray info --format json {' '.join(map(str, args))} {core}\n"
+                  f"  want exit {want_rc}, {'one line' if want_rc else 'warnings'} with "
+                  f"{needles}; got exit {rc}: {err.strip()[:400]!r} "
+                  f"warnings {doc.get('warnings') if doc else None}")
+        return doc
+
+    text = Path(cores) / "not-a-core"
+    text.write_text("this is not a core\n")
+    expect("not a core", [], text, 3)
+    text.unlink()
+
+    core, live = kernel_core(exe, cores)
+    try:
+        expect("wrong executable", ["--exe", other], core, 6, "build ID")
+        expect("wrong executable --force", ["--exe", other, "--force"], core, 0, "--force")
+        expect("--exe does not exist", ["--exe", Path(cores) / "nonexistent"], core, 3,
+               "nonexistent")
+        size = core.stat().st_size
+        os.truncate(core, size // 2)
+        doc = expect("kernel core cut in half", [], core, 0, "truncated", "0x")
+        if doc:
+            rep.check(len(doc.get("threads", [])) == len(live["tids"]),
+                      "bad core: kernel core cut in half keeps its threads",
+                      f"  want {len(live['tids'])} threads, got {len(doc.get('threads', []))}")
+    finally:
+        core.unlink()
+
+    core, _ = gdb_core(exe, cores)
+    try:
+        os.truncate(core, core.stat().st_size // 2)
+        expect("gdb core cut in half", [], core, 3, "truncated")
+    finally:
+        core.unlink()
+
+    moved_dir = Path(tempfile.mkdtemp(prefix="ifxray-moved-"))  # /dev/shm may be noexec
+    moved = moved_dir / exe.name
+    shutil.copy2(exe, moved)
+    try:
+        core, _ = kernel_core(moved, cores)
+    finally:
+        shutil.rmtree(moved_dir)
+    try:
+        expect("executable deleted", [], core, 3, "--exe")
+        expect("executable deleted, --exe given", ["--exe", exe], core, 0)
+    finally:
+        core.unlink()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gdb-all", action="store_true", help="a gdb core of every fixture")
+    ap.add_argument("--only", default="", help="run the cases whose name contains this")
+    args = ap.parse_args()
+    rep = F.Report("core_files")
+    tcs = F.setup(rep.name)
+    # ctest's timeout sends SIGTERM: unwind so that core_pattern is restored.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    t0 = time.monotonic()
+    cores = core_dir()
+    try:
+        allow_cores()
+        with core_pattern(cores):
+            for fx in F.fixture_names():
+                for tc in tcs:
+                    for variant in F.VARIANTS:
+                        exe = Path(os.path.realpath(F.exe_path(tc, variant, fx)))
+                        kinds = ["kernel"] + (["gdb"] if args.gdb_all or fx == GDB_FIXTURE else [])
+                        for kind in kinds:
+                            case = f"{kind} {tc.name}/{variant}/{fx}"
+                            if args.only not in case:
+                                continue
+                            try:
+                                run_case(rep, kind, case, exe, cores)
+                            except F.FixtureError as e:
+                                rep.error(f"open: {case}", e)
+            if "bad" in args.only or not args.only:
+                try:
+                    check_bad_cores(rep, tcs, cores)
+                except F.FixtureError as e:
+                    rep.error("bad core: setup", e)
+    except F.FixtureError as e:
+        rep.error("setup", e)
+    finally:
+        shutil.rmtree(cores, ignore_errors=True)
+    print(f"core_files: {time.monotonic() - t0:.0f}s", flush=True)
+    rep.finish()
+
+
+if __name__ == "__main__":
+    main()
