@@ -15,6 +15,7 @@ namespace ifx::cmd {
 using Action = std::function<ExitCode()>;
 
 void register_info(CLI::App& app, Action& action);
+void register_frames(CLI::App& app, Action& action);
 void register_gcore(CLI::App& app, Action& action);
 
 // Parses "0x4a2f10" or "4862736"; fails with a usage error naming the flag.

@@ -2,10 +2,10 @@
 // threads, mappings and runtime figures.
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <memory>
 
 #include "cmd/commands.h"
+#include "cmd/session.h"
 #include "core/analysis/executable_info.h"
 #include "core/analysis/target_info.h"
 #include "core/binary/go_binary.h"
@@ -41,38 +41,13 @@ ExitCode run_on_executable(const InfoOptions& opts, formats::Format format) {
 }
 
 ExitCode run_on_target(const InfoOptions& opts, TargetKind kind, formats::Format format) {
-  auto start = std::chrono::steady_clock::now();
-  // The executable and its DWARF are loaded before a live process is stopped: the pause covers
-  // only the reads of its memory.
-  std::unique_ptr<Target> target;
-  std::unique_ptr<GoBinary> bin;
-  if (kind == TargetKind::kPid) {
-    int pid = std::stoi(opts.target);
-    bin = GoBinary::open(fmt::format("/proc/{}/exe", pid));
-    RuntimeModel model = load_runtime_model(*bin);
-    target = open_live(pid, opts.target_opts);
-    GoRuntime rt(*bin, model, *target);
-    RuntimeReading reading = read_runtime(rt);
-    target->release();
-    report::TargetInfo info = describe_target(rt, std::move(reading));
-    add_lookups(*bin, opts, info.exe);
-    formats::emit(formats::render_target(info, format));
-  } else {
-    target = open_core(opts.target, opts.target_opts);
-    bin = GoBinary::open(target->exe_path());
-    RuntimeModel model = load_runtime_model(*bin);
-    GoRuntime rt(*bin, model, *target);
-    report::TargetInfo info = describe_target(rt, read_runtime(rt));
-    add_lookups(*bin, opts, info.exe);
-    formats::emit(formats::render_target(info, format));
-  }
-  if (opts.stats) {
-    TargetStats s = target->stats();
-    double total =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    fmt::print(stderr, "ifxray: stats pause_ms={:.3f} total_ms={:.3f} bytes_read={} reads={}\n",
-               s.pause_ms, total, s.bytes_read, s.reads);
-  }
+  Session s = open_session(opts.target, kind, opts.target_opts);
+  RuntimeReading reading = read_runtime(*s.runtime);
+  s.target->release();
+  report::TargetInfo info = describe_target(*s.runtime, std::move(reading));
+  add_lookups(*s.binary, opts, info.exe);
+  formats::emit(formats::render_target(info, format));
+  if (opts.stats) print_stats(s);
   return ExitCode::kOk;
 }
 
@@ -96,13 +71,7 @@ void register_info(CLI::App& app, Action& action) {
       ->allow_extra_args(false);
   sub->add_option("--func", opts->funcs, "Describe the function of this name; repeatable")
       ->allow_extra_args(false);
-  sub->add_option("--exe", opts->target_opts.exe,
-                  "The executable of a core, when not where the "
-                  "core says");
-  sub->add_flag("--force", opts->target_opts.force,
-                "Read a core even if its executable's build id differs");
-  sub->add_flag("--no-stop", opts->target_opts.no_stop,
-                "Read a live process without stopping it (racy)");
+  add_target_options(*sub, opts->target_opts);
   sub->add_flag("--stats", opts->stats, "Print pause and read statistics to stderr");
   sub->add_flag("--layout", opts->layout,
                 "Show the runtime struct layouts and globals ifxray uses for this executable");

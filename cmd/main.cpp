@@ -56,6 +56,7 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   Action action;
   register_info(app, action);
+  register_frames(app, action);
   register_gcore(app, action);
   try {
     app.parse(argc, argv);

@@ -10,7 +10,10 @@ namespace {
 size_t utf8_sequence(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char b = byte(i);
-  size_t len = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b <= 0xdf ? 2 : 0;
+  size_t len = b >= 0xf0 && b <= 0xf4   ? 4
+               : b >= 0xe0 && b <= 0xef ? 3
+               : b >= 0xc2 && b <= 0xdf ? 2
+                                        : 0;
   if (len == 0 || i + len > s.size()) return 0;
   for (size_t k = 1; k < len; ++k) {
     if ((byte(i + k) & 0xc0) != 0x80) return 0;

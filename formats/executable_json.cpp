@@ -109,8 +109,6 @@ void write_executable_fields(JsonWriter& w, const report::Executable& e) {
   }
   w.end_array();
   w.field("goos", e.goos).field("goarch", e.goarch).field("pie", e.pie).field("dwarf", e.dwarf);
-  w.field("dwarf_units", static_cast<uint64_t>(e.dwarf_units));
-  if (!e.dwarf_error.empty()) w.field("dwarf_error", e.dwarf_error);
   w.field("symbols", e.symbols).field("build_id", e.build_id).field("go_build_id", e.go_build_id);
   w.key("text").begin_object();
   w.key("start").hex(e.text_start);

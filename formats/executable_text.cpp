@@ -78,15 +78,11 @@ std::string render_executable_text(const report::Executable& e) {
   std::string out;
   append_build_info(out, e);
   out += '\n';
-  out += fmt::format("executable:  {}{}\n", e.pie ? "position-independent (PIE)" : "static address",
-                     e.goos.empty() ? "" : fmt::format(", {}/{}", e.goos, e.goarch));
-  if (e.dwarf) {
-    out += e.dwarf_error.empty()
-               ? fmt::format("DWARF:       present, {} units\n", e.dwarf_units)
-               : fmt::format("DWARF:       unreadable: {}\n", escape_terminal(e.dwarf_error));
-  } else {
-    out += "DWARF:       absent (stripped)\n";
-  }
+  out += fmt::format(
+      "executable:  {}{}\n", e.pie ? "position-independent (PIE)" : "static address",
+      e.goos.empty() ? ""
+                     : fmt::format(", {}/{}", escape_terminal(e.goos), escape_terminal(e.goarch)));
+  out += e.dwarf ? "DWARF:       present\n" : "DWARF:       absent (stripped)\n";
   out += fmt::format("symbols:     {}\n", e.symbols ? "present" : "absent (stripped)");
   if (!e.build_id.empty()) out += fmt::format("build id:    {}\n", e.build_id);
   if (!e.go_build_id.empty()) {

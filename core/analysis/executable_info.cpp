@@ -1,8 +1,6 @@
 // Turns a GoBinary into report data; lookups that fail on corrupt tables report their reason.
 #include "core/analysis/executable_info.h"
 
-#include "core/binary/dwarf.h"
-
 namespace ifx {
 namespace {
 
@@ -32,13 +30,6 @@ report::Executable describe_executable(const GoBinary& bin) {
   e.goarch = bi.setting("GOARCH");
   e.pie = bin.is_pie();
   e.dwarf = bin.has_dwarf();
-  if (e.dwarf) {
-    try {
-      e.dwarf_units = DwarfFile(bin.elf().name()).count_units();
-    } catch (const Error& err) {
-      e.dwarf_error = err.what();
-    }
-  }
   e.symbols = bin.elf().has_symtab();
   e.build_id = bin.elf().gnu_build_id();
   e.go_build_id = bin.elf().go_build_id();

@@ -37,17 +37,4 @@ DwarfFile::~DwarfFile() {
   ::close(fd_);
 }
 
-size_t DwarfFile::count_units() const {
-  constexpr size_t kMaxUnits = 1 << 20;
-  size_t n = 0;
-  Dwarf_Off off = 0, next = 0;
-  size_t header_size = 0;
-  while (n < kMaxUnits &&
-         dwarf_nextcu(dwarf_, off, &next, &header_size, nullptr, nullptr, nullptr) == 0) {
-    ++n;
-    off = next;
-  }
-  return n;
-}
-
 }  // namespace ifx

@@ -19,8 +19,6 @@ class DwarfFile {
   DwarfFile& operator=(const DwarfFile&) = delete;
 
   Dwarf* handle() const { return dwarf_; }
-  // Number of compilation units (bounded walk).
-  size_t count_units() const;
 
  private:
   int fd_ = -1;

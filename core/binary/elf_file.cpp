@@ -58,6 +58,7 @@ ElfFile::ElfFile(Bytes bytes, std::string name) : bytes_(bytes), name_(std::move
 }
 
 void ElfFile::parse_header() {
+  if (bytes_.empty()) fail("{}: empty file", name_);
   if (bytes_.size() < 4 || bytes_[0] != 0x7f || bytes_[1] != 'E' || bytes_[2] != 'L' ||
       bytes_[3] != 'F') {
     fail("{}: not an ELF file", name_);
@@ -115,6 +116,29 @@ void ElfFile::parse_segments() {
   }
 }
 
+// A file cut short is named as such, before any table in it is parsed. Cores are exempt: a
+// truncated core is still worth reading, and its reader reports the missing ranges.
+void ElfFile::check_within_file() const {
+  if (type_ == ET_CORE) return;
+  for (size_t i = 0; i < sections_.size(); ++i) {
+    const ElfSection& s = sections_[i];
+    if (s.type != SHT_NOBITS && s.size > 0 && !in_bounds(s.offset, s.size, bytes_.size())) {
+      fail(
+          "{}: truncated: section {} ({:#x} bytes at offset {:#x}) lies past the end of the "
+          "file ({:#x} bytes)",
+          name_, i, s.size, s.offset, bytes_.size());
+    }
+  }
+  for (const auto& p : segments_) {
+    if (p.type == PT_LOAD && !in_bounds(p.offset, p.filesz, bytes_.size())) {
+      fail(
+          "{}: truncated: a segment ({:#x} bytes at offset {:#x}) lies past the end of the file "
+          "({:#x} bytes)",
+          name_, p.filesz, p.offset, bytes_.size());
+    }
+  }
+}
+
 void ElfFile::parse_sections() {
   if (shoff_ == 0) return;
   if (shnum_ == 0 || shstrndx_ == SHN_XINDEX) {
@@ -148,6 +172,7 @@ void ElfFile::parse_sections() {
     s.entsize = c.u64();
     sections_.push_back(s);
   }
+  check_within_file();
   if (shstrndx_ < sections_.size()) {
     Bytes names = section_data(sections_[shstrndx_]);
     for (size_t i = 0; i < sections_.size(); ++i) {
@@ -200,7 +225,6 @@ void ElfFile::parse_symbols(const ElfSection& table) {
     sym.bind = ELF64_ST_BIND(info);
     if (name == 0 || name >= strings.size()) continue;
     sym.name = cstring_at(strings, name, what);
-    symbol_index_.emplace(sym.name, symbols_.size());  // first (symtab) wins
     symbols_.push_back(sym);
   }
 }
@@ -216,9 +240,13 @@ void ElfFile::parse_relocations(const ElfSection& rela) {
   }
 }
 
+// A linear scan: ifxray looks up a few dozen names per run, and hashing 100k symbols up front
+// cost more than all of those lookups together.
 const ElfSymbol* ElfFile::symbol(std::string_view name) const {
-  auto it = symbol_index_.find(name);
-  return it == symbol_index_.end() ? nullptr : &symbols_[it->second];
+  for (const auto& s : symbols_) {
+    if (s.name == name) return &s;  // .symtab comes first, so it wins over .dynsym
+  }
+  return nullptr;
 }
 
 std::vector<ElfNote> ElfFile::notes() const {
@@ -237,16 +265,23 @@ std::vector<ElfNote> ElfFile::notes() const {
   return out;
 }
 
+// Build ids are optional: a corrupt note yields no id rather than an unreadable file.
 std::string ElfFile::gnu_build_id() const {
-  for (const auto& n : notes()) {
-    if (n.name == "GNU" && n.type == NT_GNU_BUILD_ID) return hex(n.desc);
+  try {
+    for (const auto& n : notes()) {
+      if (n.name == "GNU" && n.type == NT_GNU_BUILD_ID) return hex(n.desc);
+    }
+  } catch (const Error&) {
   }
   return {};
 }
 
 std::string ElfFile::go_build_id() const {
-  for (const auto& n : notes()) {
-    if (n.name == "Go" && n.type == 4) return std::string(as_string(n.desc));
+  try {
+    for (const auto& n : notes()) {
+      if (n.name == "Go" && n.type == 4) return std::string(as_string(n.desc));
+    }
+  } catch (const Error&) {
   }
   return {};
 }

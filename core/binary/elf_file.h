@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/util/bytes.h"
@@ -101,6 +100,7 @@ class ElfFile {
   void parse_segments();
   void parse_symbols(const ElfSection& table);
   void parse_relocations(const ElfSection& rela);
+  void check_within_file() const;
 
   std::shared_ptr<MappedFile> mapping_;  // keeps bytes_ alive when opened from a path
   Bytes bytes_;
@@ -113,7 +113,6 @@ class ElfFile {
   std::vector<ElfSection> sections_;
   std::vector<ElfSegment> segments_;
   std::vector<ElfSymbol> symbols_;
-  std::unordered_map<std::string_view, size_t> symbol_index_;
   bool has_symtab_ = false;
   std::vector<std::pair<uint64_t, uint64_t>> relative_relocs_;  // (offset, addend), sorted
 };

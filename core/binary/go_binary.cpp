@@ -38,12 +38,19 @@ GoBinary::GoBinary(std::unique_ptr<ElfFile> elf) : elf_(std::move(elf)) {
   if (elf_->type() != ET_EXEC && elf_->type() != ET_DYN) {
     fail("{}: not an executable (ELF type {})", elf_->name(), elf_->type());
   }
-  build_info_ = read_build_info(*elf_);
-  version_ = parse_go_version(build_info_.go_version);
-  locate_pclntab();
-  locate_moduledata();
-  pclntab_ = std::make_unique<Pclntab>(pclntab_bytes_, locate_text_start());
-  locate_gofunc();
+  try {
+    build_info_ = read_build_info(*elf_);
+    version_ = parse_go_version(build_info_.go_version);
+    locate_pclntab();
+    locate_moduledata();
+    pclntab_ = std::make_unique<Pclntab>(pclntab_bytes_, locate_text_start());
+    locate_gofunc();
+  } catch (const Error& e) {
+    // Every message names the file it is about.
+    std::string_view what = e.what();
+    if (what.substr(0, elf_->name().size()) == elf_->name()) throw;
+    fail("{}: {}", elf_->name(), what);
+  }
 }
 
 bool GoBinary::is_pie() const {
@@ -139,8 +146,8 @@ void GoBinary::locate_gofunc() {
   if (moduledata_) gofunc_ = elf_->pointer_at(*moduledata_ + moduledata_gofunc_offset(version_));
 }
 
-std::optional<std::pair<int32_t, int32_t>> GoBinary::inline_entry(const Func& f, uint32_t tree_off,
-                                                                  int32_t ix) const {
+std::optional<GoBinary::InlineEntry> GoBinary::inline_entry(const Func& f, uint32_t tree_off,
+                                                            int32_t ix) const {
   if (!gofunc_ || ix < 0) return std::nullopt;
   bool old = pclntab_->format() == PclntabFormat::kGo118;
   uint64_t size = old ? 20 : 16;
@@ -148,9 +155,8 @@ std::optional<std::pair<int32_t, int32_t>> GoBinary::inline_entry(const Func& f,
   if (!b) fail("{}: inline tree of {} is unreadable", elf_->name(), pclntab_->func_name(f));
   // 1.18/1.19: {parent i16, funcID u8, _, file i32, line i32, func_ i32, parentPc i32}
   // 1.20+:     {funcID u8, _ [3]u8, nameOff i32, parentPc i32, startLine i32}
-  int32_t name_off = load_le<int32_t>(b->data() + (old ? 12 : 4));
-  int32_t parent_pc = load_le<int32_t>(b->data() + (old ? 16 : 8));
-  return std::make_pair(name_off, parent_pc);
+  return InlineEntry{load_le<int32_t>(b->data() + (old ? 12 : 4)),
+                     load_le<int32_t>(b->data() + (old ? 16 : 8)), (*b)[old ? 2 : 0]};
 }
 
 std::vector<SourceFrame> GoBinary::frames_at(uint64_t pc) const {
@@ -162,17 +168,18 @@ std::vector<SourceFrame> GoBinary::frames_at(uint64_t pc) const {
   bool has_tree = tree != kNoFuncdata && index_table != 0;
   for (int depth = 0; depth < kMaxInlineDepth; ++depth) {
     SourceFrame frame{pclntab_->func_name(*f), pclntab_->file(*f, pc), pclntab_->line(*f, pc),
-                      false};
+                      false, f->func_id};
     int32_t ix = has_tree ? pclntab_->pc_value(*f, index_table, pc) : -1;
     auto entry = inline_entry(*f, tree, ix);
     if (!entry) {
       out.push_back(frame);
       return out;
     }
-    frame.function = pclntab_->name_at(entry->first);
+    frame.function = pclntab_->name_at(entry->name_off);
     frame.inlined = true;
+    frame.func_id = entry->func_id;
     out.push_back(frame);
-    uint64_t parent = f->entry + static_cast<uint64_t>(entry->second);
+    uint64_t parent = f->entry + static_cast<uint64_t>(entry->parent_pc);
     if (parent < f->entry || parent >= f->end) {
       fail("{}: inline tree of {} has parent pc {:#x} outside the function", elf_->name(),
            pclntab_->func_name(*f), parent);
@@ -181,6 +188,16 @@ std::vector<SourceFrame> GoBinary::frames_at(uint64_t pc) const {
   }
   fail("{}: inline tree of {} is deeper than {}", elf_->name(), pclntab_->func_name(*f),
        kMaxInlineDepth);
+}
+
+std::optional<Bytes> GoBinary::funcdata(const Func& f, uint32_t index, uint64_t max) const {
+  uint32_t off = pclntab_->funcdata_offset(f, index);
+  if (off == kNoFuncdata || !gofunc_) return std::nullopt;
+  // The table's length is implicit: take what the file has, up to max.
+  for (uint64_t n = max; n > 0; n /= 2) {
+    if (auto b = elf_->file_bytes_at(*gofunc_ + off, n)) return b;
+  }
+  return std::nullopt;
 }
 
 int32_t GoBinary::frame_size(const Func& f) const {

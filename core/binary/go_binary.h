@@ -22,6 +22,7 @@ struct SourceFrame {
   std::string_view file;
   int32_t line = 0;
   bool inlined = false;
+  uint8_t func_id = 0;  // the runtime's funcID of this (possibly inlined) function
 };
 
 // Where a function's source lies: the file at its entry and its non-inlined line range.
@@ -48,6 +49,8 @@ class GoBinary {
 
   // Source frames at pc, innermost first; empty when no function contains pc.
   std::vector<SourceFrame> frames_at(uint64_t pc) const;
+  // Up to `max` bytes of funcdata `index` of f (from go:func.*), or nullopt when absent.
+  std::optional<Bytes> funcdata(const Func& f, uint32_t index, uint64_t max) const;
   // Bytes the function's frame occupies after its prologue (largest SP delta).
   int32_t frame_size(const Func& f) const;
   SourceRange source_range(const Func& f) const;
@@ -57,9 +60,12 @@ class GoBinary {
   void locate_moduledata();
   uint64_t locate_text_start() const;
   void locate_gofunc();
-  // Name offset and parent pc of inline tree entry `ix` of f.
-  std::optional<std::pair<int32_t, int32_t>> inline_entry(const Func& f, uint32_t tree_off,
-                                                          int32_t ix) const;
+  struct InlineEntry {
+    int32_t name_off;
+    int32_t parent_pc;
+    uint8_t func_id;
+  };
+  std::optional<InlineEntry> inline_entry(const Func& f, uint32_t tree_off, int32_t ix) const;
 
   std::unique_ptr<ElfFile> elf_;
   BuildInfo build_info_;

@@ -19,9 +19,12 @@ enum class PclntabFormat { kGo118, kGo120 };  // magic 0xfffffff0 (1.18, 1.19), 
 inline constexpr uint32_t kPcdataUnsafePoint = 0;
 inline constexpr uint32_t kPcdataStackMapIndex = 1;
 inline constexpr uint32_t kPcdataInlTreeIndex = 2;
+inline constexpr uint32_t kPcdataArgLiveIndex = 3;
 inline constexpr uint32_t kFuncdataArgsPointerMaps = 0;
 inline constexpr uint32_t kFuncdataLocalsPointerMaps = 1;
 inline constexpr uint32_t kFuncdataInlTree = 3;
+inline constexpr uint32_t kFuncdataArgInfo = 5;
+inline constexpr uint32_t kFuncdataArgLiveInfo = 6;
 inline constexpr uint8_t kFuncFlagTopFrame = 1;
 inline constexpr uint8_t kFuncFlagSPWrite = 2;
 inline constexpr uint8_t kFuncFlagAsm = 4;

@@ -67,8 +67,6 @@ struct Executable {
   std::string goarch;
   bool pie = false;
   bool dwarf = false;
-  size_t dwarf_units = 0;
-  std::string dwarf_error;
   bool symbols = false;
   std::string build_id;
   std::string go_build_id;

@@ -17,14 +17,23 @@ struct CodeRule {
   size_t index;  // among the function's distinct writable-data references
 };
 
+// clang-format off
 constexpr CodeRule kRules[] = {
-    {Glob::kAllgs, "runtime.forEachG", 1},         {Glob::kAllglen, "runtime.forEachGRace", 0},
-    {Glob::kAllglen, "runtime.allgadd", 6},        {Glob::kAllm, "runtime.mcommoninit", 2},
-    {Glob::kAllp, "runtime.preemptall", 0},        {Glob::kSched, "runtime.oneNewExtraM", 1},
-    {Glob::kGomaxprocs, "runtime.GOMAXPROCS", 1},  {Glob::kNcpu, "runtime.osinit", 0},
-    {Glob::kMemstats, "runtime.(*mheap).grow", 2}, {Glob::kMheap, "runtime.getempty.func1", 0},
-    {Glob::kMheap, "runtime.stackpoolalloc", 1},   {Glob::kGcController, "runtime.gcinit", 1},
+    {Glob::kAllgs, "runtime.forEachG", 1},
+    {Glob::kAllglen, "runtime.forEachGRace", 0},
+    {Glob::kAllglen, "runtime.allgadd", 6},
+    {Glob::kAllm, "runtime.mcommoninit", 2},
+    {Glob::kAllp, "runtime.preemptall", 0},
+    {Glob::kSched, "runtime.oneNewExtraM", 1},
+    {Glob::kGomaxprocs, "runtime.GOMAXPROCS", 1},
+    {Glob::kNcpu, "runtime.osinit", 0},
+    {Glob::kMemstats, "runtime.(*mheap).grow", 2},
+    {Glob::kMheap, "runtime.getempty.func1", 0},
+    {Glob::kMheap, "runtime.stackpoolalloc", 1},
+    {Glob::kGcController, "runtime.gcinit", 1},
+    {Glob::kWaitReasonStrings, "runtime.waitReason.String", 0},
 };
+// clang-format on
 
 }  // namespace
 

@@ -72,6 +72,7 @@ constexpr GlobalSpec kGlobalNames[] = {
     {{"runtime.memstats"}},
     {{"runtime.mheap_"}},
     {{"runtime.gcController"}},
+    {{"runtime.waitReasonStrings"}},
 };
 static_assert(std::size(kGlobalNames) == static_cast<size_t>(Glob::kCount));
 

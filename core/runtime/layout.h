@@ -74,6 +74,7 @@ enum class Glob : uint8_t {
   kMemstats,
   kMheap,
   kGcController,
+  kWaitReasonStrings,
   kCount
 };
 

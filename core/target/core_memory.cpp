@@ -19,12 +19,12 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
-void add_file_only_segments(std::vector<CoreSegment>& segments,
+void add_file_only_segments(std::vector<CoreLoad>& segments,
                             const std::vector<CoreFileMapping>& files) {
-  auto by_start = [](const CoreSegment& a, const CoreSegment& b) { return a.start < b.start; };
-  std::vector<CoreSegment> added;
+  auto by_start = [](const CoreLoad& a, const CoreLoad& b) { return a.start < b.start; };
+  std::vector<CoreLoad> added;
   for (const auto& f : files) {
-    auto it = std::upper_bound(segments.begin(), segments.end(), CoreSegment{f.start}, by_start);
+    auto it = std::upper_bound(segments.begin(), segments.end(), CoreLoad{f.start}, by_start);
     if (it != segments.begin() && std::prev(it)->end() > f.start) --it;
     uint64_t at = f.start;
     for (; at < f.end; ++it) {
@@ -43,7 +43,7 @@ void add_file_only_segments(std::vector<CoreSegment>& segments,
   }
 }
 
-CoreMemory::CoreMemory(Bytes core, std::vector<CoreSegment> segments,
+CoreMemory::CoreMemory(Bytes core, std::vector<CoreLoad> segments,
                        std::vector<CoreFileMapping> files, bool untouched_is_zero)
     : core_(core),
       segments_(std::move(segments)),
@@ -53,10 +53,10 @@ CoreMemory::CoreMemory(Bytes core, std::vector<CoreSegment> segments,
   for (const auto& s : segments_) starts_.push_back(s.start);
 }
 
-const CoreSegment* CoreMemory::segment_at(uint64_t addr) const {
+const CoreLoad* CoreMemory::segment_at(uint64_t addr) const {
   auto it = std::upper_bound(starts_.begin(), starts_.end(), addr);
   if (it == starts_.begin()) return nullptr;
-  const CoreSegment& s = segments_[static_cast<size_t>(it - starts_.begin()) - 1];
+  const CoreLoad& s = segments_[static_cast<size_t>(it - starts_.begin()) - 1];
   return addr - s.start < s.memsz ? &s : nullptr;
 }
 
@@ -115,7 +115,7 @@ CoreMemory::Piece CoreMemory::from_file(const CoreFileMapping& f, uint64_t addr,
 }
 
 CoreMemory::Piece CoreMemory::locate(uint64_t addr, bool core_only) {
-  const CoreSegment* s = segment_at(addr);
+  const CoreLoad* s = segment_at(addr);
   if (s == nullptr) return {Piece::kMissing, 0, nullptr, "not mapped"};
   uint64_t off = addr - s->start;
   if (off < s->present) {

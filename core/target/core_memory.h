@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +16,7 @@ namespace ifx {
 
 // One PT_LOAD of the core. Bytes [0, present) are in the core file; [present, filesz) were
 // written by the dumper but cut off (truncated core); [filesz, memsz) were left out by it.
-struct CoreSegment {
+struct CoreLoad {
   uint64_t start = 0;
   uint64_t memsz = 0;
   uint64_t offset = 0;  // in the core file
@@ -30,14 +29,14 @@ struct CoreSegment {
 
 // Adds a segment without core bytes, readable, for every part of an NT_FILE range that no
 // PT_LOAD covers (gdb leaves out file mappings it does not dump); keeps `segments` sorted.
-void add_file_only_segments(std::vector<CoreSegment>& segments,
+void add_file_only_segments(std::vector<CoreLoad>& segments,
                             const std::vector<CoreFileMapping>& files);
 
 // Not thread-safe: reads map backing files lazily into a cache and count statistics.
 class CoreMemory final : public Memory {
  public:
   // `segments` sorted by start and not overlapping; `core` outlives this object.
-  CoreMemory(Bytes core, std::vector<CoreSegment> segments, std::vector<CoreFileMapping> files,
+  CoreMemory(Bytes core, std::vector<CoreLoad> segments, std::vector<CoreFileMapping> files,
              bool untouched_is_zero);
 
   size_t read(RemoteAddr addr, std::span<uint8_t> out) override;
@@ -50,10 +49,10 @@ class CoreMemory final : public Memory {
   // Serve ranges the core maps from `core_path` out of `local_path` instead (--exe).
   void substitute_file(const std::string& core_path, const std::string& local_path);
 
-  const std::vector<CoreSegment>& segments() const { return segments_; }
+  const std::vector<CoreLoad>& segments() const { return segments_; }
   const std::vector<CoreFileMapping>& files() const { return files_; }
   // The segment / NT_FILE entry containing addr, or null.
-  const CoreSegment* segment_at(uint64_t addr) const;
+  const CoreLoad* segment_at(uint64_t addr) const;
   const CoreFileMapping* file_at(uint64_t addr) const;
 
   uint64_t bytes_read() const { return bytes_read_; }
@@ -78,7 +77,7 @@ class CoreMemory final : public Memory {
   const Backing& backing(const std::string& path);
 
   Bytes core_;
-  std::vector<CoreSegment> segments_;
+  std::vector<CoreLoad> segments_;
   std::vector<uint64_t> starts_;  // segments_[i].start, for the binary search
   std::vector<CoreFileMapping> files_;
   bool untouched_is_zero_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/target/core_writer.h"  // the IFXRAY note
 #include "core/util/cursor.h"
 
 namespace ifx {
@@ -96,10 +97,10 @@ void parse_auxv(const ElfNote& n, CoreNotes& out) {
 void parse_ifxray(const ElfNote& n, CoreNotes& out) {
   if (n.desc.size() >= 4) {
     uint32_t version = load_le<uint32_t>(n.desc.data());
-    if (version != kIfxrayCoreNoteVersion) {
+    if (version != kIfxrayNoteVersion) {
       out.warnings.push_back(
           fmt::format("the core's IFXRAY note has version {}; reading it as version {}", version,
-                      kIfxrayCoreNoteVersion));
+                      kIfxrayNoteVersion));
     }
   }
   out.untouched_is_zero = true;
@@ -111,7 +112,9 @@ CoreNotes parse_core_notes(const std::vector<ElfNote>& notes) {
   CoreNotes out;
   for (const auto& n : notes) {
     try {
-      if (n.name == kIfxrayCoreNoteName && n.type == kIfxrayCoreNoteType) {
+      // Type 1 was the first spelling; cores use 'IFXR' because Delve reads every type-1 note
+      // as NT_PRSTATUS, whatever its name.
+      if (n.name == "IFXRAY" && (n.type == kIfxrayNoteType || n.type == 1)) {
         parse_ifxray(n, out);
       } else if (n.name != "CORE") {
         continue;  // LINUX (xstate), GDB (target description) ...

@@ -11,13 +11,6 @@
 
 namespace ifx {
 
-// ifxray's gcore marks its cores with this note (name "IFXRAY", type 1, desc empty or a u32
-// version = 1). It means: PT_LOAD ranges with filesz < memsz that are not file-backed are pages
-// the process never touched, and read as zeros.
-inline constexpr std::string_view kIfxrayCoreNoteName = "IFXRAY";
-inline constexpr uint32_t kIfxrayCoreNoteType = 1;
-inline constexpr uint32_t kIfxrayCoreNoteVersion = 1;
-
 // One NT_FILE entry: [start, end) of the address space maps `path` from byte `offset`.
 struct CoreFileMapping {
   uint64_t start = 0;
@@ -37,7 +30,7 @@ struct CoreNotes {
   std::vector<CoreFileMapping> files;  // sorted by start
   bool has_auxv = false;
   std::vector<AuxEntry> auxv;
-  bool untouched_is_zero = false;  // the IFXRAY note is present
+  bool untouched_is_zero = false;  // the IFXRAY note is present (see core_writer.h)
   std::vector<std::string> warnings;
 };
 

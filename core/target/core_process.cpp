@@ -145,7 +145,7 @@ std::vector<std::string> cmdline_from_stack(const CoreNotes& notes, CoreMemory& 
   if (notes.auxv.empty()) return {};
   uint64_t anchor = aux_value(notes, AT_EXECFN);
   if (anchor == 0) anchor = aux_value(notes, AT_RANDOM);
-  const CoreSegment* s = memory.segment_at(anchor);
+  const CoreLoad* s = memory.segment_at(anchor);
   if (s == nullptr || s->memsz > kMaxStackBytes) return {};
   std::vector<uint8_t> stack(s->memsz);
   stack.resize(memory.read_core_only(RemoteAddr(s->start), stack));

@@ -108,14 +108,14 @@ void CoreTarget::load_segments() {
   uint64_t size = core_->bytes().size();
   uint64_t expected = 0;
   size_t bad = 0, overlapping = 0;
-  std::vector<CoreSegment> segs;
+  std::vector<CoreLoad> segs;
   for (const auto& p : core_->segments()) {
     if (p.type != PT_LOAD || p.memsz == 0) continue;
     if (p.vaddr > UINT64_MAX - p.memsz || p.offset > UINT64_MAX - p.filesz) {
       ++bad;
       continue;
     }
-    CoreSegment s{p.vaddr, p.memsz, p.offset, std::min(p.filesz, p.memsz), 0, p.flags};
+    CoreLoad s{p.vaddr, p.memsz, p.offset, std::min(p.filesz, p.memsz), 0, p.flags};
     s.present = s.offset <= size ? std::min(s.filesz, size - s.offset) : 0;
     expected = std::max(expected, s.offset + s.filesz);
     segs.push_back(s);

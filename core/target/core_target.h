@@ -47,7 +47,7 @@ class CoreTarget final : public Target {
   std::unique_ptr<ElfFile> core_;
   CoreNotes notes_;
   std::unique_ptr<CoreMemory> memory_;
-  std::vector<CoreSegment> segments_;  // handed to memory_ once the notes are read
+  std::vector<CoreLoad> segments_;  // handed to memory_ once the notes are read
   int pid_ = 0;
   std::string exe_path_;
   std::string core_exe_path_;

@@ -35,6 +35,11 @@ int g_signals[kMaxThreads];
 std::atomic<size_t> g_count{0};
 std::atomic<bool> g_active{false};
 constexpr int kFatalSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+// ptrace takes the signal to deliver at detach in its pointer-sized data argument.
+void* signal_arg(int sig) {
+  return reinterpret_cast<void*>(static_cast<uintptr_t>(sig));  // NOLINT(performance-no-int-to-ptr)
+}
 struct sigaction g_previous[std::size(kFatalSignals)];
 
 static_assert(std::atomic<size_t>::is_always_lock_free);
@@ -43,8 +48,7 @@ void detach_all_raw() {
   size_t n = g_count.load();
   for (size_t i = 0; i < n; ++i) {
     // The raw system call: async-signal-safe, and the signal caught while stopping goes back.
-    ::syscall(SYS_ptrace, PTRACE_DETACH, g_tids[i], nullptr,
-              reinterpret_cast<void*>(static_cast<uintptr_t>(g_signals[i])));
+    ::syscall(SYS_ptrace, PTRACE_DETACH, g_tids[i], nullptr, signal_arg(g_signals[i]));
   }
 }
 
@@ -254,8 +258,7 @@ void PtraceSession::detach() {
   if (!attached_) return;
   for (const auto& t : threads_) {
     if (!t.stopped) continue;
-    ::ptrace(PTRACE_DETACH, t.tid, nullptr,
-             reinterpret_cast<void*>(static_cast<uintptr_t>(t.pending_signal)));
+    ::ptrace(PTRACE_DETACH, t.tid, nullptr, signal_arg(t.pending_signal));
   }
   resumed_ = Clock::now();
   // Seized threads that never stopped are detached by the kernel when ifxray exits.

@@ -2,9 +2,12 @@
 // continues a kept range grows it in place, so sequential reads stay linear.
 #include "core/target/snapshot_memory.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <new>
 
 namespace ifx {
 namespace {
@@ -14,7 +17,26 @@ constexpr size_t kMaxFailures = 100000;
 // Reads up to this size that continue a kept range are appended to it rather than kept apart.
 constexpr uint64_t kAppendMax = 1 << 20;
 
+// Below this, malloc serves buffers better than a mapping of their own.
+constexpr size_t kMapThreshold = 2 << 20;
+
 }  // namespace
+
+void* allocate_snapshot_buffer(size_t bytes) {
+  if (bytes < kMapThreshold) return ::operator new(bytes);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);  // advice only: without THP it just does nothing
+  return p;
+}
+
+void free_snapshot_buffer(void* p, size_t bytes) {
+  if (bytes < kMapThreshold) {
+    ::operator delete(p);
+  } else {
+    ::munmap(p, bytes);
+  }
+}
 
 // Walks the kept ranges from addr while they are contiguous, copying into out when given.
 size_t SnapshotMemory::walk(RemoteAddr addr, uint64_t size, uint8_t* out) const {
@@ -68,7 +90,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
         return;
       }
     }
-    ranges_.emplace(s, std::vector<uint8_t>(bytes.begin(), bytes.begin() + n));
+    ranges_.emplace(s, SnapshotBytes(bytes.begin(), bytes.begin() + n));
     kept_bytes_ += n;
     return;
   }
@@ -88,7 +110,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
   for (auto it = first; it != last; ++it) {
     new_end = std::max(new_end, it->first + it->second.size());
   }
-  std::vector<uint8_t> merged(new_end - new_start);
+  SnapshotBytes merged(new_end - new_start);
   for (auto it = first; it != last; ++it) {
     std::memcpy(merged.data() + (it->first - new_start), it->second.data(), it->second.size());
     kept_bytes_ -= it->second.size();
@@ -99,7 +121,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
   ranges_.emplace(new_start, std::move(merged));
 }
 
-void SnapshotMemory::adopt(RemoteAddr addr, std::vector<uint8_t>&& bytes) {
+void SnapshotMemory::adopt(RemoteAddr addr, SnapshotBytes&& bytes) {
   uint64_t s = addr.value();
   if (bytes.empty() || bytes.size() > UINT64_MAX - s) return keep(addr, bytes);
   auto [first, last] = overlapping(s, s + bytes.size());
@@ -110,7 +132,7 @@ void SnapshotMemory::adopt(RemoteAddr addr, std::vector<uint8_t>&& bytes) {
 
 void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
   if (frozen()) return;
-  std::vector<std::vector<uint8_t>> buffers;
+  std::vector<SnapshotBytes> buffers;
   std::vector<ReadRequest> requests;
   for (const auto& r : ranges) {
     uint64_t kept = walk(r.start, r.size, nullptr);

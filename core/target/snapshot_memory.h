@@ -15,6 +15,38 @@
 
 namespace ifx {
 
+// Large snapshot buffers come from mmap with transparent huge pages requested: faulting in
+// hundreds of MiB 4 KiB at a time would dominate the pause.
+void* allocate_snapshot_buffer(size_t bytes);
+void free_snapshot_buffer(void* p, size_t bytes);
+
+// An allocator that leaves bytes uninitialised on resize (snapshot buffers are filled by a read
+// at once; zeroing them first would lengthen the pause) and maps large buffers as above.
+template <typename T>
+struct UninitAllocator {
+  using value_type = T;
+  template <typename U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <typename U>
+  explicit UninitAllocator(const UninitAllocator<U>& /*other*/) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(allocate_snapshot_buffer(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept { free_snapshot_buffer(p, n * sizeof(T)); }
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  friend bool operator==(const UninitAllocator&, const UninitAllocator&) { return true; }
+};
+
+using SnapshotBytes = std::vector<uint8_t, UninitAllocator<uint8_t>>;
+
 class SnapshotMemory : public Memory {
  public:
   // `source` reads the stopped process; it must outlive this object until freeze().
@@ -38,7 +70,7 @@ class SnapshotMemory : public Memory {
 
  private:
   // Copies the kept bytes contiguous from addr into out; returns how many.
-  using Ranges = std::map<uint64_t, std::vector<uint8_t>>;
+  using Ranges = std::map<uint64_t, SnapshotBytes>;
 
   size_t walk(RemoteAddr addr, uint64_t size, uint8_t* out) const;
   size_t copy_kept(RemoteAddr addr, std::span<uint8_t> out) const;
@@ -46,7 +78,7 @@ class SnapshotMemory : public Memory {
   std::pair<Ranges::iterator, Ranges::iterator> overlapping(uint64_t s, uint64_t e);
   void keep(RemoteAddr addr, std::span<const uint8_t> bytes);
   // keep() for a buffer the snapshot may take over (no copy unless it overlaps kept ranges).
-  void adopt(RemoteAddr addr, std::vector<uint8_t>&& bytes);
+  void adopt(RemoteAddr addr, SnapshotBytes&& bytes);
   void note_failure(RemoteAddr at);
   // A live read already stopped at `at`: the process is stopped, it would stop there again.
   bool known_failure(RemoteAddr at) const { return failures_.count(at.value()) != 0; }

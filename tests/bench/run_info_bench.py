@@ -4,7 +4,7 @@ Builds (once, cached) the program from gen_many_funcs.py with go1.26, plain and 
 measures the median wall time of
   ifxray --version                                  (process start, for reference)
   ifxray info --format json EXE                     (plain and stripped)
-  ifxray info --format json --pc P1 ... --pc P1000 EXE
+  ifxray info --format json --pc P1 ... --pc P1000 EXE  (plain and stripped)
   go version -m EXE
   go tool addr2line EXE < the same 1,000 pcs   (and the tool binary directly: go tool -n)
 and prints functions/s and the ratios. It checks that every run succeeds and that ifxray's
@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import re
 import statistics
 import subprocess
@@ -84,22 +85,30 @@ def build(root, functions, version):
     return plain, stripped, True
 
 
-def median_ms(cmd, runs, input=None, check=None):
-    """Median wall time of cmd over runs (after one warm-up run), in ms."""
-    times = []
-    for i in range(runs + 1):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, input=input, capture_output=True, text=True, env=env())
-        dt = (time.perf_counter() - t0) * 1000
-        if p.returncode != 0:
-            raise BenchError(f"{' '.join(map(str, cmd))[:300]} exited {p.returncode}: "
-                             f"{p.stderr.strip()[-1000:]}")
-        if i == 0:
-            if check:
-                check(p.stdout)
-            continue
-        times.append(dt)
-    return statistics.median(times)
+def medians_ms(cmds, runs):
+    """Median wall and CPU (user+sys, children included) ms of cmds {name: (argv, stdin or
+    None)}, run round-robin (one warm-up round first) so that a busy machine slows them all
+    alike; and the stdout of each command's first run."""
+    times = {name: [] for name in cmds}
+    cpu = {name: [] for name in cmds}
+    first = {}
+    for r in range(runs + 1):
+        for name, (cmd, stdin) in cmds.items():
+            u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env())
+            dt = (time.perf_counter() - t0) * 1000
+            u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if p.returncode != 0:
+                raise BenchError(f"{' '.join(map(str, cmd))[:300]} exited {p.returncode}: "
+                                 f"{p.stderr.strip()[-1000:]}")
+            if r == 0:
+                first[name] = p.stdout
+            else:
+                times[name].append(dt)
+                cpu[name].append((u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime) * 1000)
+    return ({name: statistics.median(v) for name, v in times.items()},
+            {name: statistics.median(v) for name, v in cpu.items()}, first)
 
 
 def sample_pcs(exe, n, seed=1):
@@ -154,31 +163,30 @@ def main():
         pcs = sample_pcs(plain, a.pcs)
         tool = run(["go", "tool", "-n", "addr2line"]).strip()  # the built tool's own path
 
-        info = {}
-
-        def keep_doc(out):
-            info["doc"] = json.loads(out)
-
         pc_args = [x for pc in pcs for x in ("--pc", hex(pc))]
-        t = {
-            "start": median_ms([ifx, "--version"], a.runs),
-            "info": median_ms([ifx, "info", "--format", "json", str(plain)], a.runs, check=keep_doc),
-            "info_stripped": median_ms([ifx, "info", "--format", "json", str(stripped)], a.runs),
-        }
-        doc = info["doc"]
-        t["info_pcs"] = median_ms([ifx, "info", "--format", "json", *pc_args, str(plain)], a.runs,
-                                  check=keep_doc)
-        t["version_m"] = median_ms(["go", "version", "-m", str(plain)], a.runs)
         stdin = "".join(f"{pc:#x}\n" for pc in pcs)
-        t["go_tool_addr2line"] = median_ms(["go", "tool", "addr2line", str(plain)], a.runs, input=stdin)
-        t["addr2line"] = median_ms([tool, str(plain)], a.runs, input=stdin)
+        t, c, out = medians_ms({
+            "start": ([ifx, "--version"], None),
+            "info": ([ifx, "info", "--format", "json", str(plain)], None),
+            "info_stripped": ([ifx, "info", "--format", "json", str(stripped)], None),
+            "info_pcs": ([ifx, "info", "--format", "json", *pc_args, str(plain)], None),
+            "info_pcs_stripped": ([ifx, "info", "--format", "json", *pc_args, str(stripped)], None),
+            "version_m": (["go", "version", "-m", str(plain)], None),
+            "go_tool_addr2line": (["go", "tool", "addr2line", str(plain)], stdin),
+            "addr2line": ([tool, str(plain)], stdin),
+        }, a.runs)
+        doc = json.loads(out["info"])
+        got = json.loads(out["info_pcs"])["pcs"]
+        got_stripped = json.loads(out["info_pcs_stripped"])["pcs"]
 
         # The answers, not only the speed: every pc resolves, to addr2line's file:line.
         nfunc = doc["functions"]
         check(nfunc >= a.functions, f"pclntab has {nfunc} functions, want >= {a.functions}")
         want = addr2line(["go", "tool", "addr2line"], plain, pcs)
-        got = info["doc"]["pcs"]
         check(len(got) == len(pcs), f"{len(got)} pc results for {len(pcs)} pcs")
+        # -s -w keeps the text layout: the stripped build must answer the same.
+        check([g.get("frames") for g in got_stripped] == [g.get("frames") for g in got],
+              "the stripped build resolves the pcs differently from the plain one")
         bad = []
         for pc, (fn, fl), g in zip(pcs, want, got):
             fr = g.get("frames") or [{}]
@@ -196,20 +204,25 @@ def main():
           f"exe {size:.1f} MB (stripped {stripped.stat().st_size / 1e6:.1f} MB); "
           f"median of {a.runs} runs{' (smoke: no meaning)' if a.smoke else ''}")
     rows = [
-        ("ifxray --version (process start)", t["start"]),
-        ("ifxray info --format json EXE", t["info"]),
-        ("ifxray info --format json STRIPPED", t["info_stripped"]),
-        (f"ifxray info --format json --pc x{len(pcs)} EXE", t["info_pcs"]),
-        ("go version -m EXE", t["version_m"]),
-        (f"go tool addr2line EXE < {len(pcs)} pcs", t["go_tool_addr2line"]),
-        (f"addr2line binary (go tool -n) < {len(pcs)} pcs", t["addr2line"]),
+        ("ifxray --version (process start)", "start"),
+        ("ifxray info --format json EXE", "info"),
+        ("ifxray info --format json STRIPPED", "info_stripped"),
+        (f"ifxray info --format json --pc x{len(pcs)} EXE", "info_pcs"),
+        (f"ifxray info --format json --pc x{len(pcs)} STRIPPED", "info_pcs_stripped"),
+        ("go version -m EXE", "version_m"),
+        (f"go tool addr2line EXE < {len(pcs)} pcs", "go_tool_addr2line"),
+        (f"addr2line binary (go tool -n) < {len(pcs)} pcs", "addr2line"),
     ]
-    for name, ms in rows:
-        print(f"  {name:<44} {ms:8.1f} ms")
-    print(f"  load speed (whole process): {nfunc / t['info'] * 1000:,.0f} functions/s plain, "
-          f"{nfunc / t['info_stripped'] * 1000:,.0f} functions/s stripped")
-    print(f"  {len(pcs)} pc lookups add {t['info_pcs'] - t['info']:.1f} ms "
-          f"({(t['info_pcs'] - t['info']) * 1000 / len(pcs):.1f} us per pc)")
+    print(f"  {'':<48} {'wall':>8} {'CPU':>8}")
+    for name, key in rows:
+        print(f"  {name:<48} {t[key]:6.1f}ms {c[key]:6.1f}ms")
+    print(f"  load speed (whole process, wall): {nfunc / t['info'] * 1000:,.0f} functions/s plain, "
+          f"{nfunc / t['info_stripped'] * 1000:,.0f} functions/s stripped; by CPU time: "
+          f"{nfunc / max(c['info'], 0.01) * 1000:,.0f} and "
+          f"{nfunc / max(c['info_stripped'], 0.01) * 1000:,.0f}")
+    add = t["info_pcs_stripped"] - t["info_stripped"]
+    print(f"  {len(pcs)} pc lookups add {add:.1f} ms to the stripped load "
+          f"({add * 1000 / len(pcs):.1f} us per pc, argument parsing included)")
     print(f"  ratios: info / go version -m = {t['info'] / t['version_m']:.2f}; "
           f"info --pc x{len(pcs)} / go tool addr2line = {t['info_pcs'] / t['go_tool_addr2line']:.2f}; "
           f"/ addr2line binary = {t['info_pcs'] / t['addr2line']:.2f}")

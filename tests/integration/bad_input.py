@@ -375,7 +375,9 @@ class Mutation:
         b = bytearray(data)
         for off, new in self.patches:
             b[off:off + len(new)] = new
-        return bytes(b[:self.cut] if self.cut is not None else b)
+        if self.cut is not None:
+            del b[self.cut:]
+        return b
 
     def rebuild(self, src, dst):
         ops = "".join(f"d[{off:#x}:{off + len(new):#x}]=bytes.fromhex('{new.hex()}');"
@@ -869,6 +871,14 @@ def main():
         report.error("setup", repr(e))
         report.finish()
     runner = Runner(report)
+    try:
+        run_all(args, report, runner, targets, t0)
+    finally:
+        shutil.rmtree(runner.scratch, ignore_errors=True)
+    report.finish()
+
+
+def run_all(args, report, runner, targets, t0):
     named_cases(report, runner.scratch, str(targets[0].path))
 
     jobs = []
@@ -936,8 +946,6 @@ def main():
     for group, (ok, unreadable, other) in sorted(counts.items()):
         print(f"  {group}: {ok} read (exit 0), {unreadable} refused (exit 3), {other} other")
     print(f"  {len(targets)} binaries, {len(jobs)} mutants, {time.monotonic() - t0:.0f}s")
-    runner_cleanup(runner)
-    report.finish()
 
 
 def summary(o):
@@ -951,12 +959,6 @@ def summary(o):
     pcs = [p.get("error") or "<".join(f["function"] for f in p["frames"]) for p in doc["pcs"]]
     funcs = [f.get("error") or f"{f['name']} frame {f.get('frame_size')}" for f in doc["funcs"]]
     return " | ".join(pcs + funcs)[:400]
-
-
-def runner_cleanup(runner):
-    for p in runner.scratch.iterdir():
-        p.unlink(missing_ok=True)
-    runner.scratch.rmdir()
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ For every toolchain x variant:
   gdb     `gdb -batch -ex 'gcore FILE'` of the ticker fixture (gdb writes ~1.2 GB for a tiny Go
           program; --gdb-all makes one of every fixture); the threads are listed by gdb's `shell`
           while gdb holds them stopped
+  ifxray  `ifxray gcore PID -o FILE` of the ticker fixture (untouched pages read as zeros); the
+          threads are listed while it holds them stopped (test hook IFXRAY_TEST_STOP_DELAY_MS)
 Oracles: "threads" equals the NT_PRSTATUS notes `readelf -n` lists and the tids listed in
-/proc/PID/task (the runtime may start a thread while its crash handler prints, before the
-kernel dumps: a kernel case failing only that is run again, up to 3 times); "goroutines"
+/proc/PID/task (the runtime may start a thread between the listing and the dump: a kernel or
+ifxray case failing only that is run again, up to 3 times); "goroutines"
 equals runtime.NumGoroutine() where the fixture recorded it (goroutines.txt); "pid" and
 "exe_path" are the process's; no warning about the executable.
 
@@ -44,7 +46,6 @@ CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
 GDB_FIXTURE = "ticker"
 BAD_INPUT_CASE = ("go1.26", "plain", "ticker")
 EXE_WARNINGS = ("not the executable", "could not check", "truncated")
-KERNEL_ATTEMPTS = 3
 
 
 @contextlib.contextmanager
@@ -88,14 +89,21 @@ def tids(pid):
     return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
 
 
+def thread_states(pid):
+    """{tid: state letter} of every thread of pid."""
+    states = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/task/{t}/stat").read_text()
+            states[int(t)] = stat.rsplit(")", 1)[1].split()[0]
+    return states
+
+
 def wait_group_stopped(pid, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        states = []
-        for t in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError):
-                states.append(Path(f"/proc/{pid}/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[0])
-        if states and all(s == "T" for s in states):
+        states = thread_states(pid)
+        if states and all(s == "T" for s in states.values()):
             return
         time.sleep(0.01)
     raise F.FixtureError(f"pid {pid}: threads not all stopped after SIGSTOP within {timeout}s")
@@ -149,6 +157,33 @@ def gdb_core(exe, cores):
         return core, live
 
 
+def ifxray_core(exe, cores):
+    """ifxray's own gcore of a running fixture. It holds the process stopped longer under the
+    test hook IFXRAY_TEST_STOP_DELAY_MS, and the threads are listed while they all are in
+    tracing stop; without that chance they are listed right after."""
+    with F.run_fixture(exe) as fx:
+        live = {"pid": fx.pid, "goroutines": recorded_goroutines(fx), "tids": None}
+        core = Path(cores) / f"ifxray.{fx.pid}"
+        cmd = [F.ifxray_path(), "gcore", str(fx.pid), "-o", str(core)]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "IFXRAY_TEST_STOP_DELAY_MS": "300"})
+        while p.poll() is None and live["tids"] is None:
+            first = thread_states(fx.pid)
+            if first and all(st == "t" for st in first.values()) and thread_states(fx.pid) == first:
+                live["tids"] = sorted(first)
+            time.sleep(0.002)
+        _, err = p.communicate(timeout=120)
+        if live["tids"] is None:
+            live["tids"] = tids(fx.pid)
+        if p.returncode != 0 or not core.is_file():
+            raise F.FixtureError(f"{' '.join(cmd)} exited {p.returncode}: {err.strip()}")
+        return core, live
+
+
+MAKERS = {"kernel": kernel_core, "gdb": gdb_core, "ifxray": ifxray_core}
+ATTEMPTS = {"kernel": 3, "gdb": 1, "ifxray": 3}
+
+
 def prstatus_count(core):
     out = F.run(["readelf", "-n", "-W", str(core)]).stdout
     return sum(1 for line in out.splitlines() if "NT_PRSTATUS" in line)
@@ -197,12 +232,12 @@ def check_core(case, core, live, exe):
 
 
 def run_case(rep, kind, case, exe, cores):
-    """Make one core and check it. A kernel core is taken after Go's crash handler has printed
-    every goroutine, and the runtime may start a thread meanwhile: when only the /proc/PID/task
-    comparison fails, the case is run again (at most KERNEL_ATTEMPTS times)."""
-    attempts = KERNEL_ATTEMPTS if kind == "kernel" else 1
+    """Make one core and check it. Threads listed from /proc can miss one the runtime starts
+    before a kernel or ifxray core is taken: when only that comparison fails, the case is run
+    again (ATTEMPTS)."""
+    attempts = ATTEMPTS[kind]
     for attempt in range(1, attempts + 1):
-        core, live = (kernel_core if kind == "kernel" else gdb_core)(exe, cores)
+        core, live = MAKERS[kind](exe, cores)
         try:
             results = check_core(case, core, live, exe)
         finally:
@@ -210,7 +245,7 @@ def run_case(rep, kind, case, exe, cores):
         failed = [name for ok, name, _ in results if not ok]
         if attempt == attempts or failed != [f"threads = /proc/PID/task: {case}"]:
             break
-        print(f"retry {case}: a thread started while the core was being taken", flush=True)
+        print(f"retry {case}: a thread started around the listing of /proc/PID/task", flush=True)
     for ok, name, detail in results:
         rep.check(ok, name, detail)
 
@@ -239,19 +274,19 @@ def check_bad_cores(rep, tcs, cores):
     expect("not a core", [], text, 3)
     text.unlink()
 
-    core, live = kernel_core(exe, cores)
+    core, _ = kernel_core(exe, cores)
     try:
         expect("wrong executable", ["--exe", other], core, 6, "build ID")
         expect("wrong executable --force", ["--exe", other, "--force"], core, 0, "--force")
         expect("--exe does not exist", ["--exe", Path(cores) / "nonexistent"], core, 3,
                "nonexistent")
-        size = core.stat().st_size
-        os.truncate(core, size // 2)
+        notes = prstatus_count(core)  # the kernel writes the notes first: the cut keeps them
+        os.truncate(core, core.stat().st_size // 2)
         doc = expect("kernel core cut in half", [], core, 0, "truncated", "0x")
         if doc:
-            rep.check(len(doc.get("threads", [])) == len(live["tids"]),
+            rep.check(len(doc.get("threads", [])) == notes,
                       "bad core: kernel core cut in half keeps its threads",
-                      f"  want {len(live['tids'])} threads, got {len(doc.get('threads', []))}")
+                      f"  want the {notes} NT_PRSTATUS threads, got {len(doc.get('threads', []))}")
     finally:
         core.unlink()
 
@@ -294,7 +329,11 @@ def main():
                 for tc in tcs:
                     for variant in F.VARIANTS:
                         exe = Path(os.path.realpath(F.exe_path(tc, variant, fx)))
-                        kinds = ["kernel"] + (["gdb"] if args.gdb_all or fx == GDB_FIXTURE else [])
+                        kinds = ["kernel"]
+                        if fx == GDB_FIXTURE:
+                            kinds.append("ifxray")
+                        if args.gdb_all or fx == GDB_FIXTURE:
+                            kinds.append("gdb")
                         for kind in kinds:
                             case = f"{kind} {tc.name}/{variant}/{fx}"
                             if args.only not in case:

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/target/core_target.h"
+#include "core/target/core_writer.h"
 #include "core/target/open_target.h"
 
 namespace {
@@ -229,7 +230,7 @@ struct Fixture {
       notes.insert(notes.end(), n.begin(), n.end());
     }
     if (ifxray) {
-      Buf n = note("IFXRAY", 1, bytes_of(uint32_t{1}));
+      Buf n = note("IFXRAY", ifx::kIfxrayNoteType, bytes_of(ifx::kIfxrayNoteVersion));
       notes.insert(notes.end(), n.begin(), n.end());
     }
     Buf page1(exe_bytes.begin(), exe_bytes.begin() + (first_page ? kPage : 0));

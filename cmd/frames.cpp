@@ -1,0 +1,108 @@
+// `ifxray frames PID|CORE`: every goroutine and its stack, as the Go runtime would print it.
+#include <CLI/CLI.hpp>
+
+#include <regex>
+
+#include "cmd/commands.h"
+#include "cmd/session.h"
+#include "core/analysis/goroutine_frames.h"
+#include "formats/format.h"
+#include "formats/goroutines.h"
+
+namespace ifx::cmd {
+namespace {
+
+struct FramesCmdOptions {
+  std::string target;
+  std::string format = "text";
+  bool no_group = false;
+  bool system = false;
+  bool stats = false;
+  std::vector<std::string> states;
+  std::vector<std::string> wait_reasons;
+  std::string func_regex;
+  double min_wait_minutes = 0;
+  std::vector<uint64_t> ids;
+  FramesOptions frames;
+  TargetOptions target_opts;
+};
+
+bool keep(const report::Goroutine& g, const FramesCmdOptions& o, const std::regex* func) {
+  if (g.system && !o.system) return false;
+  auto in = [](const std::vector<std::string>& set, const std::string& v) {
+    return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+  };
+  if (!in(o.states, g.status) || !in(o.wait_reasons, g.wait_reason)) return false;
+  if (!o.ids.empty() && std::find(o.ids.begin(), o.ids.end(), g.goid) == o.ids.end()) return false;
+  if (o.min_wait_minutes > 0 && (!g.wait_minutes || *g.wait_minutes < o.min_wait_minutes)) {
+    return false;
+  }
+  if (func != nullptr) {
+    bool any = false;
+    for (const auto& f : g.frames) any = any || std::regex_search(f.function, *func);
+    if (!any) return false;
+  }
+  return true;
+}
+
+ExitCode run_frames(const FramesCmdOptions& o) {
+  std::optional<std::regex> func;
+  if (!o.func_regex.empty()) {
+    try {
+      func.emplace(o.func_regex);
+    } catch (const std::regex_error& e) {
+      throw Error(fmt::format("--func: bad regular expression: {}", e.what()), ExitCode::kUsage);
+    }
+  }
+  TargetKind kind = classify_target(o.target);
+  if (kind == TargetKind::kExecutable) {
+    throw Error(fmt::format("{} is an executable: frames needs a pid or a core file", o.target),
+                ExitCode::kUsage);
+  }
+  Session s = open_session(o.target, kind, o.target_opts);
+  GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
+  s.target->release();
+  report::Goroutines report = build_goroutines(*s.runtime, snap, o.frames);
+  for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
+  for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
+  // --system shows runtime goroutines in every format; the go format then prints them too.
+  std::erase_if(report.goroutines,
+                [&](const report::Goroutine& g) { return !keep(g, o, func ? &*func : nullptr); });
+  if (o.system) {
+    for (auto& g : report.goroutines) g.system = false;
+  }
+  formats::FramesFormat format = o.format == "go"     ? formats::FramesFormat::kGo
+                                 : o.format == "json" ? formats::FramesFormat::kJson
+                                                      : formats::FramesFormat::kText;
+  formats::emit(formats::render_goroutines(report, format, {!o.no_group}));
+  for (const auto& w : report.warnings) fmt::print(stderr, "ifxray: warning: {}\n", w);
+  if (o.stats) print_stats(s);
+  return ExitCode::kOk;
+}
+
+}  // namespace
+
+void register_frames(CLI::App& app, Action& action) {
+  auto o = std::make_shared<FramesCmdOptions>();
+  CLI::App* sub = app.add_subcommand("frames",
+                                     "Every goroutine and its stack, as the Go runtime "
+                                     "would print it");
+  sub->add_option("--format", o->format, "text (grouped), go (the runtime's traceback), json")
+      ->check(CLI::IsMember({"text", "go", "json"}));
+  sub->add_flag("--no-group", o->no_group, "text: one entry per goroutine");
+  sub->add_flag("--system", o->system, "Include the runtime's own goroutines");
+  sub->add_option("--state", o->states, "Only goroutines in this status (waiting, runnable, ...)");
+  sub->add_option("--wait-reason", o->wait_reasons, "Only goroutines waiting for this reason");
+  sub->add_option("--func", o->func_regex, "Only goroutines with a frame matching this regex");
+  sub->add_option("--min-wait", o->min_wait_minutes, "Only goroutines waiting this many minutes");
+  sub->add_option("--goroutine", o->ids, "Only the goroutine with this id; repeatable");
+  sub->add_option("--max-frames", o->frames.max_frames, "Frames per goroutine (default 10000)");
+  sub->add_option("--max-goroutines", o->frames.limits.max_goroutines,
+                  "Goroutines read at most (default 10000000)");
+  sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");
+  add_target_options(*sub, o->target_opts);
+  sub->add_option("target", o->target, "A pid or a core file")->required();
+  sub->callback([o, &action] { action = [o] { return run_frames(*o); }; });
+}
+
+}  // namespace ifx::cmd

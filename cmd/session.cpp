@@ -1,0 +1,40 @@
+// Target opening shared by the subcommands that read a process or core.
+#include "cmd/session.h"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+namespace ifx::cmd {
+
+Session open_session(const std::string& spec, TargetKind kind, const TargetOptions& opts) {
+  Session s;
+  s.start = std::chrono::steady_clock::now();
+  if (kind == TargetKind::kPid) {
+    int pid = std::stoi(spec);
+    s.binary = GoBinary::open(fmt::format("/proc/{}/exe", pid));
+    s.model = std::make_unique<RuntimeModel>(load_runtime_model(*s.binary));
+    s.target = open_live(pid, opts);
+  } else {
+    s.target = open_core(spec, opts);
+    s.binary = GoBinary::open(s.target->exe_path());
+    s.model = std::make_unique<RuntimeModel>(load_runtime_model(*s.binary));
+  }
+  s.runtime = std::make_unique<GoRuntime>(*s.binary, *s.model, *s.target);
+  return s;
+}
+
+void print_stats(const Session& s) {
+  TargetStats st = s.target->stats();
+  double total =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start).count();
+  fmt::print(stderr, "ifxray: stats pause_ms={:.3f} total_ms={:.3f} bytes_read={} reads={}\n",
+             st.pause_ms, total, st.bytes_read, st.reads);
+}
+
+void add_target_options(CLI::App& sub, TargetOptions& opts) {
+  sub.add_option("--exe", opts.exe, "The executable of a core, when not where the core says");
+  sub.add_flag("--force", opts.force, "Read a core even if its executable's build id differs");
+  sub.add_flag("--no-stop", opts.no_stop, "Read a live process without stopping it (racy)");
+}
+
+}  // namespace ifx::cmd

@@ -1,0 +1,33 @@
+// Opening a live process or core for a subcommand: the executable and its runtime model are
+// loaded before a live process is stopped, so the pause covers only the copy of its memory.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/runtime/go_runtime.h"
+#include "core/target/open_target.h"
+
+namespace CLI {
+class App;
+}
+
+namespace ifx::cmd {
+
+struct Session {
+  std::unique_ptr<GoBinary> binary;
+  std::unique_ptr<RuntimeModel> model;
+  std::unique_ptr<Target> target;
+  std::unique_ptr<GoRuntime> runtime;
+  std::chrono::steady_clock::time_point start;
+};
+
+// For a pid or a core (classify_target decides); the live target is stopped on return.
+Session open_session(const std::string& spec, TargetKind kind, const TargetOptions& opts);
+// The --stats line on stderr.
+void print_stats(const Session& s);
+// --exe, --force, --no-stop on a subcommand.
+void add_target_options(CLI::App& sub, TargetOptions& opts);
+
+}  // namespace ifx::cmd

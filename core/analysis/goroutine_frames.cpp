@@ -1,0 +1,214 @@
+// Goroutines rebuilt as the runtime's traceback shows them: header state, visible frames,
+// creation site. The visibility rules follow runtime/traceback.go (showfuncinfo).
+#include "core/analysis/goroutine_frames.h"
+
+#include <time.h>
+
+#include "core/stack/frame_args.h"
+#include "core/stack/unwind.h"
+
+namespace ifx {
+namespace {
+
+constexpr uint64_t kMaxMs = 1 << 16;
+
+const char* status_string(uint32_t s) {
+  switch (s) {
+    case kGidle:
+      return "idle";
+    case kGrunnable:
+      return "runnable";
+    case kGrunning:
+      return "running";
+    case kGsyscall:
+      return "syscall";
+    case kGwaiting:
+      return "waiting";
+    case kGdead:
+      return "dead";
+    case kGcopystack:
+      return "copystack";
+    case kGpreempted:
+      return "preempted";
+    case kGleaked:
+      return "leaked";
+    case kGdeadextra:
+      return "waiting for cgo callback";
+    default:
+      return "???";
+  }
+}
+
+bool is_exported_runtime(std::string_view name) {
+  constexpr std::string_view kPrefix = "runtime.";
+  return name.size() > kPrefix.size() && name.substr(0, kPrefix.size()) == kPrefix &&
+         name[kPrefix.size()] >= 'A' && name[kPrefix.size()] <= 'Z';
+}
+
+// runtime.showfuncinfo at the default GOTRACEBACK level.
+bool shows_frame(std::string_view name, bool wrapper, bool first, std::string_view callee) {
+  bool callee_panics =
+      callee == "runtime.gopanic" || callee == "runtime.sigpanic" || callee == "runtime.panicwrap";
+  if (wrapper && !callee_panics) return false;
+  if (name == "runtime.runFinalizers" || name == "runtime.runCleanups") return true;
+  if (name == "runtime.gopanic" && !first) return true;
+  return name.find('.') != std::string_view::npos &&
+         (name.substr(0, 8) != "runtime." || is_exported_runtime(name));
+}
+
+// runtime.isSystemGoroutine, with the finalizer goroutine counted as a user goroutine while it
+// runs user code (the runtime reads fingStatus for that; its stack tells us the same).
+bool is_system(std::string_view start, const std::vector<report::Frame>& frames) {
+  if (start == "runtime.main" || start == "runtime.handleAsyncEvent" ||
+      start == "runtime.corostart") {
+    return false;
+  }
+  if (start == "runtime.runfinq" || start == "runtime.runFinalizers" ||
+      start == "runtime.runCleanups") {
+    for (const auto& f : frames) {
+      if (f.function.substr(0, 8) != "runtime.") return false;
+    }
+    return true;
+  }
+  return start.substr(0, 8) == "runtime.";
+}
+
+std::map<uint64_t, int> read_thread_map(GoRuntime& rt) {
+  std::map<uint64_t, int> out;
+  auto allm = rt.global(Glob::kAllm);
+  auto m = allm ? rt.memory().read_ptr(*allm) : std::nullopt;
+  for (uint64_t n = 0; m && !m->is_null() && n < kMaxMs; ++n) {
+    if (auto procid = rt.read_field(*m, Fld::kMProcId)) out[m->value()] = static_cast<int>(*procid);
+    auto next = rt.read_field(*m, Fld::kMAllLink);
+    m = next ? std::optional<RemoteAddr>(RemoteAddr(*next)) : std::nullopt;
+  }
+  return out;
+}
+
+std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
+                                     const UnwoundStack& stack, std::string& error) {
+  std::vector<report::Frame> out;
+  const GoBinary& bin = rt.binary();
+  std::string_view callee;
+  for (size_t i = 0; i < stack.frames.size(); ++i) {
+    const PhysicalFrame& pf = stack.frames[i];
+    std::vector<SourceFrame> sources;
+    try {
+      sources = bin.frames_at(pf.sym_pc - rt.bias());
+    } catch (const Error& e) {
+      error = e.what();
+      return out;
+    }
+    for (const SourceFrame& sf : sources) {
+      report::Frame f;
+      f.function = sf.function;
+      f.file = sf.file;
+      f.line = sf.line;
+      f.pc = pf.pc;
+      f.entry = pf.func.entry + rt.bias();
+      f.sp = pf.sp;
+      f.frame_size = pf.frame_size;
+      f.inlined = sf.inlined;
+      f.physical_index = static_cast<uint32_t>(i);
+      if (!sf.inlined) f.args = frame_args(rt, pf);
+      f.shown = shows_frame(sf.function, special.is_wrapper(bin, sf.func_id), false, callee);
+      callee = sf.function;
+      out.push_back(std::move(f));
+    }
+  }
+  // "first frame" means the first one printed: recompute gopanic's visibility with it.
+  bool first = true;
+  for (auto& f : out) {
+    if (f.function == "runtime.gopanic") f.shown = !first;
+    first = first && !f.shown;
+  }
+  return out;
+}
+
+std::optional<report::CreatedBy> created_by(GoRuntime& rt, const Goroutine& g) {
+  if (g.gopc == 0) return std::nullopt;
+  const Pclntab& tab = rt.binary().pclntab();
+  uint64_t pc = g.gopc - rt.bias();
+  auto f = tab.find_func(pc);
+  if (!f) return std::nullopt;
+  report::CreatedBy c;
+  c.function = tab.func_name(*f);
+  uint64_t trace_pc = pc > f->entry ? pc - 1 : pc;
+  c.file = tab.file(*f, trace_pc);
+  c.line = tab.line(*f, trace_pc);
+  c.pc = g.gopc;
+  c.entry = f->entry + rt.bias();
+  c.parent_goid = g.parent_goid;
+  bool wrapper = f->func_id != 0 && f->func_id == SpecialFuncs(rt.binary()).wrapper_id;
+  c.shown = shows_frame(c.function, wrapper, false, "") && g.goid != 1;
+  return c;
+}
+
+}  // namespace
+
+GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts) {
+  GoroutineSnapshot snap;
+  if (rt.target().is_live()) {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);  // the runtime's nanotime clock, same machine
+    snap.now_ns = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  }
+  snap.goroutines = read_goroutines(rt, opts.limits, snap.problems);
+  snap.wait_reasons = read_wait_reasons(rt);
+  snap.tid_by_m = read_thread_map(rt);
+  return snap;
+}
+
+report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap,
+                                    const FramesOptions& opts) {
+  report::Goroutines out;
+  out.go_version = rt.binary().build_info().go_version;
+  out.go_minor = rt.binary().version().minor;
+  out.warnings = snap.problems;
+  if (snap.wait_reasons.empty())
+    out.warnings.push_back("the runtime's wait reason strings are unreadable");
+  SpecialFuncs special(rt.binary());
+  for (const Goroutine& g : snap.goroutines) {
+    if (g.unreadable.empty() && (g.status == kGdead || g.status == kGdeadextra)) continue;
+    report::Goroutine r;
+    r.goid = g.goid;
+    r.error = g.unreadable;
+    r.status = status_string(g.status);
+    r.scan = g.scan;
+    if ((g.status == kGwaiting || g.status == kGleaked) && g.wait_reason != 0) {
+      r.wait_reason = g.wait_reason < snap.wait_reasons.size()
+                          ? snap.wait_reasons[g.wait_reason]
+                          : fmt::format("wait reason {}", g.wait_reason);
+    }
+    r.header_state = r.wait_reason.empty() ? r.status : r.wait_reason;
+    if ((g.status == kGwaiting || g.status == kGsyscall) && g.wait_since != 0 && snap.now_ns) {
+      r.wait_minutes = (*snap.now_ns - g.wait_since) / 60'000'000'000;
+    }
+    r.locked_to_thread = g.locked_m != 0;
+    if (auto it = snap.tid_by_m.find(g.m); g.m != 0 && it != snap.tid_by_m.end()) {
+      r.thread = it->second;
+    }
+    if (!g.unreadable.empty()) {
+      out.goroutines.push_back(std::move(r));
+      continue;
+    }
+    r.start_pc = g.startpc;
+    if (auto f = rt.binary().pclntab().find_func(g.startpc - rt.bias())) {
+      r.start_function = rt.binary().pclntab().func_name(*f);
+    }
+    r.created_by = created_by(rt, g);
+    if (g.status == kGrunning) {
+      r.error = "running: its stack is changing and is not unwound from saved state";
+    } else {
+      UnwoundStack stack = unwind_goroutine(rt, special, g, opts.max_frames);
+      r.truncated = stack.truncated;
+      r.error = stack.error;
+      r.frames = symbolise(rt, special, stack, r.error);
+    }
+    r.system = is_system(r.start_function, r.frames);
+    out.goroutines.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace ifx

@@ -1,0 +1,32 @@
+// `frames`: goroutines and their stacks. Phase one runs while a live target is stopped (copy the
+// goroutines and their stacks); phase two runs after it resumes (unwind and symbolise the copy).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/report/goroutines.h"
+#include "core/runtime/goroutines.h"
+
+namespace ifx {
+
+struct GoroutineSnapshot {
+  std::vector<Goroutine> goroutines;
+  std::vector<std::string> wait_reasons;
+  std::map<uint64_t, int> tid_by_m;  // m address -> thread id (m.procid)
+  std::optional<int64_t> now_ns;     // the target's nanotime clock, when known
+  std::vector<std::string> problems;
+};
+
+struct FramesOptions {
+  GoroutineLimits limits;
+  size_t max_frames = 10000;  // per goroutine
+};
+
+GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts);
+report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap,
+                                    const FramesOptions& opts);
+
+}  // namespace ifx

@@ -1,0 +1,128 @@
+// Bulk reads of allgs: one request per g struct, then one per used stack range.
+#include "core/runtime/goroutines.h"
+
+#include <algorithm>
+
+namespace ifx {
+namespace {
+
+constexpr uint64_t kGscan = 0x1000;
+constexpr size_t kMaxWaitReasons = 256;
+constexpr uint64_t kMaxWaitReasonLength = 128;
+
+uint64_t field_at(const std::vector<uint8_t>& g, const std::optional<FieldInfo>& f) {
+  if (!f || f->size > 8 || f->offset + f->size > g.size()) return 0;
+  uint64_t v = 0;
+  for (uint64_t i = 0; i < f->size; ++i) v |= uint64_t{g[f->offset + i]} << (8 * i);
+  return v;
+}
+
+void decode(const Layout& l, const std::vector<uint8_t>& raw, Goroutine& g) {
+  auto get = [&](Fld f) { return field_at(raw, l.field(f)); };
+  uint64_t status = get(Fld::kGAtomicStatus);
+  g.status = static_cast<uint32_t>(status & ~kGscan);
+  g.scan = (status & kGscan) != 0;
+  g.goid = get(Fld::kGGoid);
+  g.wait_reason = static_cast<uint8_t>(get(Fld::kGWaitReason));
+  g.wait_since = static_cast<int64_t>(get(Fld::kGWaitSince));
+  g.m = get(Fld::kGM);
+  g.locked_m = get(Fld::kGLockedM);
+  g.gopc = get(Fld::kGGopc);
+  g.startpc = get(Fld::kGStartPc);
+  g.parent_goid = get(Fld::kGParentGoid);
+  g.stack_lo = get(Fld::kGStackLo);
+  g.stack_hi = get(Fld::kGStackHi);
+  g.sched_sp = get(Fld::kGSchedSp);
+  g.sched_pc = get(Fld::kGSchedPc);
+  g.syscall_sp = get(Fld::kGSyscallSp);
+  g.syscall_pc = get(Fld::kGSyscallPc);
+  g.labels = get(Fld::kGLabels);
+  g.waiting = get(Fld::kGWaiting);
+}
+
+}  // namespace
+
+std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
+                                       std::vector<std::string>& problems) {
+  std::vector<Goroutine> out;
+  auto g_size = rt.layout().size(Typ::kG);
+  auto allgs = rt.global(Glob::kAllgs);
+  if (!g_size || !allgs || !rt.layout().field(Fld::kGGoid)) {
+    problems.push_back(
+        "the runtime's goroutine list cannot be located (allgs or g layout unknown)");
+    return out;
+  }
+  auto ptr = rt.memory().read_ptr(*allgs);
+  auto len = rt.memory().read_u64(*allgs + 8);
+  if (!ptr || !len) {
+    problems.push_back(
+        fmt::format("runtime.allgs is unreadable: {}", rt.memory().why_unreadable(*allgs, 16)));
+    return out;
+  }
+  uint64_t count = *len;
+  if (count > limits.max_goroutines) {
+    problems.push_back(
+        fmt::format("allgs claims {} goroutines; reading the first {} "
+                    "(raise --max-goroutines)",
+                    count, limits.max_goroutines));
+    count = limits.max_goroutines;
+  }
+  std::vector<uint8_t> array(count * 8);
+  size_t got = rt.memory().read(*ptr, array) / 8;
+  if (got < count) {
+    problems.push_back(fmt::format("allgs array is readable for {} of {} entries: {}", got, count,
+                                   rt.memory().why_unreadable(*ptr + got * 8, 8)));
+  }
+  std::vector<std::vector<uint8_t>> raw(got, std::vector<uint8_t>(*g_size));
+  std::vector<ReadRequest> requests(got);
+  out.resize(got);
+  for (size_t i = 0; i < got; ++i) {
+    out[i].g = RemoteAddr(load_le<uint64_t>(array.data() + i * 8));
+    requests[i].addr = out[i].g;
+    requests[i].out = raw[i];
+  }
+  rt.memory().read_many(requests);
+  std::vector<ReadRequest> stacks;
+  std::vector<std::vector<uint8_t>> stack_bufs;
+  for (size_t i = 0; i < got; ++i) {
+    Goroutine& g = out[i];
+    if (g.g.is_null() || requests[i].done != raw[i].size()) {
+      g.unreadable = g.g.is_null() ? "nil entry in allgs"
+                                   : fmt::format("g at {} is unreadable: {}", g.g,
+                                                 rt.memory().why_unreadable(g.g, *g_size));
+      continue;
+    }
+    decode(rt.layout(), raw[i], g);
+    if (g.status == kGdead) continue;
+    uint64_t sp = g.syscall_sp != 0 ? g.syscall_sp : g.sched_sp;
+    if (sp == 0 || sp < g.stack_lo || sp >= g.stack_hi) continue;
+    uint64_t size = std::min(g.stack_hi - sp, limits.max_stack_bytes);
+    stack_bufs.emplace_back(size);
+    stacks.push_back({RemoteAddr(sp), {}, 0});
+  }
+  for (size_t i = 0; i < stacks.size(); ++i) stacks[i].out = stack_bufs[i];
+  rt.memory().read_many(stacks);  // the snapshot keeps them; the unwinder reads them back
+  return out;
+}
+
+std::vector<std::string> read_wait_reasons(GoRuntime& rt) {
+  std::vector<std::string> out;
+  auto table = rt.global(Glob::kWaitReasonStrings);
+  if (!table) return out;
+  for (size_t i = 0; i < kMaxWaitReasons; ++i) {
+    auto p = rt.memory().read_ptr(*table + i * 16);
+    auto n = rt.memory().read_u64(*table + i * 16 + 8);
+    // The table ends where the next global begins: stop at the first entry that is not a string.
+    if (!p || !n || (p->is_null() && *n != 0) || *n > kMaxWaitReasonLength) break;
+    std::string s(*n, '\0');
+    if (*n > 0 &&
+        !rt.memory().read_exact(*p, std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), *n))) {
+      break;
+    }
+    if (i > 0 && s.empty()) break;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace ifx

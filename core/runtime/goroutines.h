@@ -1,0 +1,60 @@
+// Goroutines as the runtime keeps them in allgs, copied in bulk while the target is stopped:
+// the g structs first, then the used part of every stack.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/runtime/go_runtime.h"
+
+namespace ifx {
+
+// Runtime status values (runtime2.go); the scan bit is split off.
+enum GoStatus : uint32_t {
+  kGidle = 0,
+  kGrunnable = 1,
+  kGrunning = 2,
+  kGsyscall = 3,
+  kGwaiting = 4,
+  kGdead = 6,
+  kGcopystack = 8,
+  kGpreempted = 9,
+  kGleaked = 10,
+  kGdeadextra = 11,
+};
+
+struct Goroutine {
+  RemoteAddr g;
+  uint64_t goid = 0;
+  uint32_t status = 0;
+  bool scan = false;
+  uint8_t wait_reason = 0;
+  int64_t wait_since = 0;  // nanotime, 0 when unknown
+  uint64_t m = 0;
+  uint64_t locked_m = 0;
+  uint64_t gopc = 0;
+  uint64_t startpc = 0;
+  uint64_t parent_goid = 0;
+  uint64_t stack_lo = 0, stack_hi = 0;
+  uint64_t sched_sp = 0, sched_pc = 0;
+  uint64_t syscall_sp = 0, syscall_pc = 0;
+  uint64_t labels = 0;
+  uint64_t waiting = 0;    // *sudog
+  std::string unreadable;  // why this g could not be read; the rest of its fields are zero
+};
+
+struct GoroutineLimits {
+  uint64_t max_goroutines = 10'000'000;
+  uint64_t max_stack_bytes = 64 << 20;  // per goroutine, read from sp up to stack.hi
+};
+
+// Reads every goroutine in allgs (dead ones included) and prefetches their used stacks, in a few
+// batched reads. Problems that affect all goroutines are appended to `problems`.
+std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
+                                       std::vector<std::string>& problems);
+
+// The runtime's own wait reason strings (runtime.waitReasonStrings), read from the executable.
+std::vector<std::string> read_wait_reasons(GoRuntime& rt);
+
+}  // namespace ifx

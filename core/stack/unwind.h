@@ -1,0 +1,41 @@
+// Unwinds a goroutine's stack with pclntab's SP-delta tables (no frame pointers, no CFI), the
+// way the runtime's own unwinder does, reading the stack from the target's (snapshot) memory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/runtime/go_runtime.h"
+#include "core/runtime/goroutines.h"
+
+namespace ifx {
+
+// One physical frame; pcs are runtime addresses.
+struct PhysicalFrame {
+  uint64_t pc = 0;      // resume pc: a return address except for the innermost/trapped frame
+  uint64_t sym_pc = 0;  // the pc to symbolise (pc - 1 after a call)
+  uint64_t sp = 0;
+  int32_t frame_size = 0;  // SP delta at pc
+  Func func;
+};
+
+struct UnwoundStack {
+  std::vector<PhysicalFrame> frames;  // innermost first
+  std::string error;                  // why unwinding stopped early, if it did
+  bool truncated = false;             // stopped at the frame bound
+};
+
+// Special functions, recognised by name as Delve does (funcID numbering moves between versions).
+struct SpecialFuncs {
+  explicit SpecialFuncs(const GoBinary& bin);
+  bool is_injected_call(const Func& f) const;  // sigpanic, asyncPreempt, debugCallV2
+  bool is_wrapper(const GoBinary& bin, uint8_t func_id) const;
+  uint8_t wrapper_id = 0;
+  std::vector<uint64_t> injected;  // entries
+};
+
+UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
+                              size_t max_frames);
+
+}  // namespace ifx

@@ -1,0 +1,56 @@
+// JSON form of `frames` (schema in ifxray-frames(1)).
+#include "formats/goroutines.h"
+#include "formats/json_writer.h"
+
+namespace ifx::formats {
+
+std::string render_goroutines_json(const report::Goroutines& gs) {
+  JsonWriter w;
+  w.begin_object().field("go_version", gs.go_version);
+  w.key("goroutines").begin_array();
+  for (const auto& g : gs.goroutines) {
+    w.begin_object().field("id", g.goid).field("status", g.status);
+    w.field("wait_reason", g.wait_reason).field("state", g.header_state);
+    w.key("wait_minutes");
+    if (g.wait_minutes) {
+      w.value(*g.wait_minutes);
+    } else {
+      w.null();
+    }
+    w.field("locked_to_thread", g.locked_to_thread).field("system", g.system);
+    w.key("thread");
+    if (g.thread) {
+      w.value(static_cast<int64_t>(*g.thread));
+    } else {
+      w.null();
+    }
+    w.field("start_function", g.start_function);
+    w.key("frames").begin_array();
+    for (const auto& f : g.frames) {
+      w.begin_object().field("function", f.function).field("file", f.file).field("line", f.line);
+      w.field("inlined", f.inlined).field("shown", f.shown).field("args", f.args);
+      w.key("pc").hex(f.pc);
+      w.key("entry").hex(f.entry);
+      w.key("sp").hex(f.sp);
+      w.field("frame_size", f.frame_size).end_object();
+    }
+    w.end_array();
+    w.key("created_by");
+    if (g.created_by) {
+      const auto& c = *g.created_by;
+      w.begin_object().field("function", c.function).field("file", c.file).field("line", c.line);
+      w.key("pc").hex(c.pc);
+      w.field("parent_goroutine", c.parent_goid).end_object();
+    } else {
+      w.null();
+    }
+    w.field("truncated", g.truncated).field("error", g.error).end_object();
+  }
+  w.end_array();
+  w.key("warnings").begin_array();
+  for (const auto& warning : gs.warnings) w.value(warning);
+  w.end_array().end_object();
+  return w.str();
+}
+
+}  // namespace ifx::formats

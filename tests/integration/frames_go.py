@@ -1,0 +1,71 @@
+"""`ifxray frames --format go` against the runtime's own traceback.
+
+Oracle: the zoo fixture writes runtime.Stack(buf, true) at READY (goroutines parked on
+channels, select, nil channels, locks, WaitGroup, Cond, sleep, accept, a system call, and a
+recursion 300 frames deep). For every toolchain x variant, on the live process and on ifxray's
+gcore of it, every goroutine the runtime printed must be printed by ifxray byte for byte:
+header (status, wait reason, locked to thread), every frame with its arguments, file:line and
++offset, the elision marks, and the created-by lines. Goroutines running at the runtime's dump
+are excluded (their stacks moved on); nothing else.
+"""
+import os
+import re
+import tempfile
+
+import fixtures
+
+HEADER = re.compile(r"goroutine (\d+) \[([^\]]*)\]:")
+
+
+def parse(text):
+    """{goid: (state, block text)} from a Go traceback."""
+    out = {}
+    for block in text.strip().split("\n\n"):
+        m = HEADER.match(block)
+        if m:
+            out[int(m.group(1))] = (m.group(2), block)
+    return out
+
+
+def frames_go(target):
+    rc, out, err = fixtures.run_ifxray(["frames", "--format", "go", target])
+    if rc != 0:
+        raise fixtures.FixtureError(f"ifxray frames {target} exited {rc}: {err.strip()}")
+    return parse(out)
+
+
+def compare(report, case, runtime, ours):
+    checked = 0
+    for goid, (state, block) in runtime.items():
+        if state.startswith("running"):
+            continue
+        checked += 1
+        got = ours.get(goid)
+        report.check(got is not None and got[1] == block, f"goroutine:{case}:{goid}",
+                     f"  runtime:\n{block}\n  ifxray:\n{got[1] if got else '(missing)'}")
+    extra = sorted(set(ours) - set(runtime))
+    report.check(not extra, f"extra:{case}", f"  goroutines the runtime did not print: {extra}")
+    report.check(checked >= 10, f"coverage:{case}", f"  only {checked} goroutines compared")
+
+
+def main():
+    tcs = fixtures.setup("frames_go")
+    report = fixtures.Report("frames_go")
+    for tc in tcs:
+        for variant in fixtures.VARIANTS:
+            case = f"{tc.name}/{variant}"
+            try:
+                with fixtures.run_fixture(fixtures.exe_path(tc, variant, "zoo")) as fx:
+                    runtime = parse((fx.outdir / "stack.txt").read_text())
+                    compare(report, f"live:{case}", runtime, frames_go(fx.pid))
+                    with tempfile.TemporaryDirectory() as tmp:
+                        core = os.path.join(tmp, "core")
+                        rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
+                        if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
+                            compare(report, f"core:{case}", runtime, frames_go(core))
+            except (fixtures.FixtureError, OSError) as e:
+                report.error(f"run:{case}", e)
+    report.finish()
+
+
+main()
