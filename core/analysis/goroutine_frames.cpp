@@ -125,7 +125,8 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
   return out;
 }
 
-std::optional<report::CreatedBy> created_by(GoRuntime& rt, const Goroutine& g) {
+std::optional<report::CreatedBy> created_by(GoRuntime& rt, const SpecialFuncs& special,
+                                           const Goroutine& g) {
   if (g.gopc == 0) return std::nullopt;
   const Pclntab& tab = rt.binary().pclntab();
   uint64_t pc = g.gopc - rt.bias();
@@ -139,7 +140,7 @@ std::optional<report::CreatedBy> created_by(GoRuntime& rt, const Goroutine& g) {
   c.pc = g.gopc;
   c.entry = f->entry + rt.bias();
   c.parent_goid = g.parent_goid;
-  bool wrapper = f->func_id != 0 && f->func_id == SpecialFuncs(rt.binary()).wrapper_id;
+  bool wrapper = special.is_wrapper(rt.binary(), f->func_id);
   c.shown = shows_frame(c.function, wrapper, false, "") && g.goid != 1;
   return c;
 }
@@ -196,7 +197,7 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
     if (auto f = rt.binary().pclntab().find_func(g.startpc - rt.bias())) {
       r.start_function = rt.binary().pclntab().func_name(*f);
     }
-    r.created_by = created_by(rt, g);
+    r.created_by = created_by(rt, special, g);
     if (g.status == kGrunning) {
       r.error = "running: its stack is changing and is not unwound from saved state";
     } else {
