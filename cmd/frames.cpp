@@ -1,6 +1,8 @@
 // `ifxray frames PID|CORE`: every goroutine and its stack, as the Go runtime would print it.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <regex>
 
 #include "cmd/commands.h"
@@ -45,6 +47,20 @@ bool keep(const report::Goroutine& g, const FramesCmdOptions& o, const std::rege
   return true;
 }
 
+// pprof: the executable's code mappings, and when a live target's goroutines were read.
+void profile_context(const Session& s, formats::FramesStyle& style) {
+  for (const auto& m : s.target->mappings()) {
+    if (m.perms.find('x') == std::string::npos || m.path != s.target->exe_path()) continue;
+    style.mappings.push_back(
+        {m.start.value(), m.end.value(), m.offset, m.path, s.binary->elf().gnu_build_id()});
+  }
+  if (s.target->is_live()) {
+    style.time_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  }
+}
+
 ExitCode run_frames(const FramesCmdOptions& o) {
   std::optional<std::regex> func;
   if (!o.func_regex.empty()) {
@@ -59,8 +75,15 @@ ExitCode run_frames(const FramesCmdOptions& o) {
     throw Error(fmt::format("{} is an executable: frames needs a pid or a core file", o.target),
                 ExitCode::kUsage);
   }
+  if (o.format == "pprof" && ::isatty(STDOUT_FILENO) == 1) {
+    throw Error("--format pprof writes a gzipped protobuf: redirect stdout to a file",
+                ExitCode::kUsage);
+  }
   Session s = open_session(o.target, kind, o.target_opts);
   GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
+  formats::FramesStyle style;
+  style.group = !o.no_group;
+  profile_context(s, style);
   s.target->release();
   report::Goroutines report = build_goroutines(*s.runtime, snap, o.frames);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
@@ -71,10 +94,12 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   if (o.system) {
     for (auto& g : report.goroutines) g.system = false;
   }
-  formats::FramesFormat format = o.format == "go"     ? formats::FramesFormat::kGo
-                                 : o.format == "json" ? formats::FramesFormat::kJson
-                                                      : formats::FramesFormat::kText;
-  formats::emit(formats::render_goroutines(report, format, {!o.no_group}));
+  formats::FramesFormat format = o.format == "go"       ? formats::FramesFormat::kGo
+                                 : o.format == "json"   ? formats::FramesFormat::kJson
+                                 : o.format == "pprof"  ? formats::FramesFormat::kPprof
+                                 : o.format == "folded" ? formats::FramesFormat::kFolded
+                                                        : formats::FramesFormat::kText;
+  formats::emit(formats::render_goroutines(report, format, style));
   for (const auto& w : report.warnings) fmt::print(stderr, "ifxray: warning: {}\n", w);
   if (o.stats) print_stats(s);
   return ExitCode::kOk;
@@ -87,8 +112,10 @@ void register_frames(CLI::App& app, Action& action) {
   CLI::App* sub = app.add_subcommand("frames",
                                      "Every goroutine and its stack, as the Go runtime "
                                      "would print it");
-  sub->add_option("--format", o->format, "text (grouped), go (the runtime's traceback), json")
-      ->check(CLI::IsMember({"text", "go", "json"}));
+  sub->add_option("--format", o->format,
+                  "text (grouped), go (the runtime's traceback), json, pprof (a gzipped "
+                  "goroutine profile), folded (stacks for flame graphs)")
+      ->check(CLI::IsMember({"text", "go", "json", "pprof", "folded"}));
   sub->add_flag("--no-group", o->no_group, "text: one entry per goroutine");
   sub->add_flag("--system", o->system, "Include the runtime's own goroutines");
   sub->add_option("--state", o->states, "Only goroutines in this status (waiting, runnable, ...)");

@@ -2,7 +2,9 @@
 #include "cmd/session.h"
 
 #include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
+#include "core/target/live_target.h"
 
 namespace ifx::cmd {
 
@@ -11,6 +13,7 @@ Session open_session(const std::string& spec, TargetKind kind, const TargetOptio
   s.start = std::chrono::steady_clock::now();
   if (kind == TargetKind::kPid) {
     int pid = std::stoi(spec);
+    check_live_target(pid, !opts.no_stop);  // zombies, permissions, tracers: named before reading
     s.binary = GoBinary::open(fmt::format("/proc/{}/exe", pid));
     s.model = std::make_unique<RuntimeModel>(load_runtime_model(*s.binary));
     s.target = open_live(pid, opts);

@@ -98,6 +98,10 @@ std::string render_goroutines(const report::Goroutines& gs, FramesFormat format,
       return render_goroutines_go(gs);
     case FramesFormat::kJson:
       return render_goroutines_json(gs);
+    case FramesFormat::kPprof:
+      return render_goroutines_pprof(gs, style);
+    case FramesFormat::kFolded:
+      return render_goroutines_folded(gs);
     case FramesFormat::kText:
       break;
   }

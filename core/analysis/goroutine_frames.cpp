@@ -126,7 +126,7 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
 }
 
 std::optional<report::CreatedBy> created_by(GoRuntime& rt, const SpecialFuncs& special,
-                                           const Goroutine& g) {
+                                            const Goroutine& g) {
   if (g.gopc == 0) return std::nullopt;
   const Pclntab& tab = rt.binary().pclntab();
   uint64_t pc = g.gopc - rt.bias();
@@ -199,7 +199,24 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
     }
     r.created_by = created_by(rt, special, g);
     if (g.status == kGrunning) {
-      r.error = "running: its stack is changing and is not unwound from saved state";
+      // Its saved state is stale; the thread it runs on holds the live registers.
+      const Thread* thread = nullptr;
+      for (const auto& t : rt.target().threads()) {
+        if (r.thread && t.tid == *r.thread && t.has_regs) thread = &t;
+      }
+      bool in_go = thread != nullptr && thread->regs.rsp >= g.stack_lo &&
+                   thread->regs.rsp < g.stack_hi &&
+                   rt.binary().pclntab().find_func(thread->regs.rip - rt.bias()).has_value();
+      if (in_go) {
+        UnwoundStack stack = unwind_from_registers(rt, special, g, thread->regs.rip,
+                                                   thread->regs.rsp, opts.max_frames);
+        r.truncated = stack.truncated;
+        r.error = stack.error;
+        r.frames = symbolise(rt, special, stack, r.error);
+      } else {
+        r.error = thread == nullptr ? "running, and its thread's registers are unavailable"
+                                    : "running outside its Go stack (in the runtime or C code)";
+      }
     } else {
       UnwoundStack stack = unwind_goroutine(rt, special, g, opts.max_frames);
       r.truncated = stack.truncated;

@@ -60,6 +60,19 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
     return out;
   }
   uint64_t count = *len;
+  // allgs.len, allgs.cap and allglen agree in a sane runtime; corrupt memory makes them differ,
+  // and the smallest is the one to trust.
+  auto cap = rt.memory().read_u64(*allgs + 16);
+  auto allglen = rt.read_global(Glob::kAllglen, 8);
+  for (auto bound : {cap, allglen}) {
+    if (bound && *bound < count) {
+      problems.push_back(
+          fmt::format("allgs claims {} goroutines but its capacity or allglen "
+                      "says {}; reading {}",
+                      count, *bound, *bound));
+      count = *bound;
+    }
+  }
   if (count > limits.max_goroutines) {
     problems.push_back(
         fmt::format("allgs claims {} goroutines; reading the first {} "
@@ -94,7 +107,10 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
     }
     decode(rt.layout(), raw[i], g);
     if (g.status == kGdead) continue;
-    uint64_t sp = g.syscall_sp != 0 ? g.syscall_sp : g.sched_sp;
+    // A running goroutine's saved sp is stale: keep its whole stack for the registers' unwind.
+    uint64_t sp = g.status == kGrunning ? g.stack_lo
+                  : g.syscall_sp != 0   ? g.syscall_sp
+                                        : g.sched_sp;
     if (sp == 0 || sp < g.stack_lo || sp >= g.stack_hi) continue;
     uint64_t size = std::min(g.stack_hi - sp, limits.max_stack_bytes);
     stack_bufs.emplace_back(size);

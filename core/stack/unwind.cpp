@@ -23,14 +23,14 @@ bool SpecialFuncs::is_wrapper(const GoBinary& /*bin*/, uint8_t func_id) const {
   return func_id == wrapper_id;
 }
 
-UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
-                              size_t max_frames) {
+namespace {
+
+UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g, uint64_t pc,
+                    uint64_t sp, bool trap, size_t max_frames) {
   UnwoundStack out;
   const Pclntab& tab = rt.binary().pclntab();
   uint64_t bias = rt.bias();
-  uint64_t pc = g.syscall_sp != 0 ? g.syscall_pc : g.sched_pc;
-  uint64_t sp = g.syscall_sp != 0 ? g.syscall_sp : g.sched_sp;
-  bool after_injected = false;
+  bool after_injected = trap;
   for (size_t depth = 0;; ++depth) {
     if (depth >= max_frames) {
       out.truncated = true;
@@ -87,6 +87,20 @@ UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const 
     pc = *ret;
     sp = ret_slot + 8;
   }
+}
+
+}  // namespace
+
+UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
+                              size_t max_frames) {
+  bool syscall = g.syscall_sp != 0;
+  return unwind(rt, special, g, syscall ? g.syscall_pc : g.sched_pc,
+                syscall ? g.syscall_sp : g.sched_sp, false, max_frames);
+}
+
+UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
+                                   uint64_t pc, uint64_t sp, size_t max_frames) {
+  return unwind(rt, special, g, pc, sp, true, max_frames);
 }
 
 }  // namespace ifx

@@ -37,5 +37,9 @@ struct SpecialFuncs {
 
 UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
                               size_t max_frames);
+// From a thread's registers (a running goroutine): the innermost pc is where the thread
+// stopped, not a return address.
+UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
+                                   uint64_t pc, uint64_t sp, size_t max_frames);
 
 }  // namespace ifx

@@ -112,9 +112,8 @@ CoreNotes parse_core_notes(const std::vector<ElfNote>& notes) {
   CoreNotes out;
   for (const auto& n : notes) {
     try {
-      // Type 1 was the first spelling; cores use 'IFXR' because Delve reads every type-1 note
-      // as NT_PRSTATUS, whatever its name.
-      if (n.name == "IFXRAY" && (n.type == kIfxrayNoteType || n.type == 1)) {
+      // Not type 1: Delve reads every type-1 note as NT_PRSTATUS, whatever its name.
+      if (n.name == "IFXRAY" && n.type == kIfxrayNoteType) {
         parse_ifxray(n, out);
       } else if (n.name != "CORE") {
         continue;  // LINUX (xstate), GDB (target description) ...

@@ -14,7 +14,7 @@
 
 namespace ifx {
 
-// The IFXRAY note (name "IFXRAY", type 1, desc: u32 version = 1) says: PT_LOAD bytes past
+// The IFXRAY note (name "IFXRAY", type 'IFXR', desc: u32 version = 1) says: PT_LOAD bytes past
 // p_filesz that no NT_FILE entry backs are pages the process never touched, and read as zeros.
 inline constexpr uint32_t kIfxrayNoteType = 0x49465852;
 inline constexpr uint32_t kIfxrayNoteVersion = 1;

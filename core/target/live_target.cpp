@@ -31,6 +31,7 @@ void test_stop_delay() {
 
 void check_live_target(int pid, bool will_stop) {
   if (pid <= 0) fail("no process with pid {}", pid);
+  if (pid == ::getpid()) fail("{} is ifxray itself", pid);
   int err = 0;
   auto text = procfs::read_file(procfs::pid_path(pid, "status"), &err);
   if (!text) {

@@ -429,7 +429,7 @@ def targeted(t):
     for what, cut in cuts.items():
         if cut >= t.data_end:
             raise F.FixtureError(f"{t.name}: cut {what} at {cut:#x} is past the data ({t.data_end:#x})")
-        words = ("not an ELF file",) if cut < 4 else ("truncated",) if cut < 64 else TRUNC_WORDS
+        words = ("empty file",) if cut == 0 else ("not an ELF file",) if cut < 4 else ("truncated",) if cut < 64 else TRUNC_WORDS
         add("truncated", f"cut {what} (keep {cut:#x} of {size:#x} bytes)", cut=cut, expect="3",
             words=words)
 
@@ -812,7 +812,7 @@ def named_cases(report, scratch, some_go_exe):
                   if os.path.exists(p)]
     cases = [("missing path", scratch / "does-not-exist", ["No such file"]),
              ("directory", scratch, ["not a regular file"]),
-             ("empty file", empty, ["not an ELF file"]),
+             ("empty file", empty, ["empty file"]),
              ("text file", text, ["not an ELF file"]),
              ("shell script", script, ["not an ELF file"]),
              ("/dev/null", "/dev/null", ["not a regular file"])]
@@ -902,8 +902,11 @@ def run_all(args, report, runner, targets, t0):
         for i in range(-(-args.mutants // len(F.fixture_names()))):
             mut = random_mutation(t, rng)
             mut.what = f"random #{i} (seed {args.seed}): {mut.what}"
+            # A cut alone must be called truncated; a cut on top of other damage may be
+            # reported by whichever defect ifxray meets first.
+            only_cut = mut.cut is not None and not mut.patches
             jobs.append((t, f"random: {t.name}: #{i}", mut, "3" if mut.cut is not None and
-                         mut.cut < t.data_end else "any", TRUNC_WORDS if mut.cut is not None
+                         mut.cut < t.data_end else "any", TRUNC_WORDS if only_cut
                          and mut.cut >= 64 and mut.cut < t.data_end else None, False))
 
     # DWARF: Go compresses its debug sections, so flipped bytes there mostly break zlib. An

@@ -33,7 +33,7 @@ TEST_CASE("not ELF") {
   CHECK_THROWS_WITH_AS(ifx::ElfFile(ifx::Bytes(text), "x"), doctest::Contains("not an ELF file"),
                        ifx::Error);
   std::vector<uint8_t> empty;
-  CHECK_THROWS_WITH_AS(ifx::ElfFile(ifx::Bytes(empty), "x"), doctest::Contains("not an ELF file"),
+  CHECK_THROWS_WITH_AS(ifx::ElfFile(ifx::Bytes(empty), "x"), doctest::Contains("empty file"),
                        ifx::Error);
 }
 

@@ -1,0 +1,45 @@
+// Folded stacks (Brendan Gregg's stackcollapse format) for flame graphs: one line per distinct
+// stack, `outermost;...;innermost count`, with the frames of the goroutine profile (inlined calls
+// included) but not its depth limit.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "formats/escape.h"
+#include "formats/goroutines.h"
+
+namespace ifx::formats {
+namespace {
+
+// ';' separates frames and a line ends the stack: neither may appear inside a name.
+std::string folded_name(std::string_view name) {
+  std::string out = escape_terminal(name);
+  std::replace(out.begin(), out.end(), ';', ':');
+  return out.empty() ? "?" : out;
+}
+
+}  // namespace
+
+std::string render_goroutines_folded(const report::Goroutines& gs) {
+  std::map<std::string, size_t> counts;
+  for (const auto& g : gs.goroutines) {
+    if (g.system || g.frames.empty()) continue;  // as in the pprof profile
+    std::vector<const report::Frame*> stack = profile_stack(g, 0);
+    if (stack.empty()) continue;
+    std::string line;
+    for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+      if (!line.empty()) line += ';';
+      line += folded_name((*it)->function);
+    }
+    ++counts[line];
+  }
+  std::vector<std::pair<std::string, size_t>> lines(counts.begin(), counts.end());
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [stack, count] : lines) out += fmt::format("{} {}\n", stack, count);
+  return out;
+}
+
+}  // namespace ifx::formats
