@@ -88,12 +88,9 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   report::Goroutines report = build_goroutines(*s.runtime, snap, o.frames);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
-  // --system shows runtime goroutines in every format; the go format then prints them too.
   std::erase_if(report.goroutines,
                 [&](const report::Goroutine& g) { return !keep(g, o, func ? &*func : nullptr); });
-  if (o.system) {
-    for (auto& g : report.goroutines) g.system = false;
-  }
+  report.include_system = o.system;
   formats::FramesFormat format = o.format == "go"       ? formats::FramesFormat::kGo
                                  : o.format == "json"   ? formats::FramesFormat::kJson
                                  : o.format == "pprof"  ? formats::FramesFormat::kPprof
@@ -126,6 +123,10 @@ void register_frames(CLI::App& app, Action& action) {
   sub->add_option("--max-frames", o->frames.max_frames, "Frames per goroutine (default 10000)");
   sub->add_option("--max-goroutines", o->frames.limits.max_goroutines,
                   "Goroutines read at most (default 10000000)");
+  sub->add_option("--disasm", o->frames.disasm_window,
+                  "Show N instructions before and after each goroutine's pc (text, json)")
+      ->expected(0, 1)
+      ->default_str("4");
   sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");
   add_target_options(*sub, o->target_opts);
   sub->add_option("target", o->target, "A pid or a core file")->required();

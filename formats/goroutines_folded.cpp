@@ -24,7 +24,7 @@ std::string folded_name(std::string_view name) {
 std::string render_goroutines_folded(const report::Goroutines& gs) {
   std::map<std::string, size_t> counts;
   for (const auto& g : gs.goroutines) {
-    if (g.system || g.frames.empty()) continue;  // as in the pprof profile
+    if ((g.system && !gs.include_system) || g.frames.empty()) continue;  // as in pprof
     std::vector<const report::Frame*> stack = profile_stack(g, 0);
     if (stack.empty()) continue;
     std::string line;

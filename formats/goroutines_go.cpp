@@ -67,7 +67,7 @@ std::string render_goroutines_go(const report::Goroutines& gs) {
   std::string out;
   bool first = true;
   for (const auto& g : gs.goroutines) {
-    if (g.system) continue;
+    if (g.system && !gs.include_system) continue;
     if (!first) out += '\n';
     first = false;
     out += fmt::format("goroutine {} [{}", g.goid, escape_terminal(g.header_state));

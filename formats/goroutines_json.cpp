@@ -44,6 +44,16 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
     } else {
       w.null();
     }
+    if (!g.disasm.empty()) {
+      w.key("disasm").begin_array();
+      for (const auto& i : g.disasm) {
+        w.begin_object();
+        w.key("address").hex(i.address);
+        w.field("bytes", i.bytes).field("text", i.text).field("file", i.file).field("line", i.line);
+        w.field("current", i.current).end_object();
+      }
+      w.end_array();
+    }
     w.field("truncated", g.truncated).field("error", g.error).end_object();
   }
   w.end_array();

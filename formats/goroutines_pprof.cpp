@@ -238,7 +238,8 @@ std::string render_goroutines_pprof(const report::Goroutines& gs, const FramesSt
   std::vector<std::pair<std::vector<uint64_t>, int64_t>> samples;
   size_t depth = profile_depth(gs.go_minor);
   for (const auto& g : gs.goroutines) {
-    if (g.system || g.frames.empty()) continue;  // running goroutines have no frames
+    // As the go format; a goroutine without frames (unreadable) is left out.
+    if ((g.system && !gs.include_system) || g.frames.empty()) continue;
     std::vector<const report::Frame*> stack = profile_stack(g, depth);
     std::vector<uint64_t> locations;
     for (size_t i = 0; i < stack.size();) {

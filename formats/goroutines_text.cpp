@@ -44,6 +44,13 @@ void append_group(std::string& out, const std::vector<const report::Goroutine*>&
   }
   if (!g.error.empty())
     out += fmt::format("    (stack incomplete: {})\n", escape_terminal(g.error));
+  if (!g.disasm.empty()) {
+    out += "    instructions:\n";
+    for (const auto& i : g.disasm) {
+      out += fmt::format("    {} {:#x}  {:<20} {:<40} {}:{}\n", i.current ? "=>" : "  ", i.address,
+                         i.bytes, i.text, escape_terminal(i.file), i.line);
+    }
+  }
   if (g.created_by) {
     const auto& c = *g.created_by;
     out += fmt::format("    created by {}", escape_terminal(go_func_name(c.function)));

@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include "core/binary/disasm.h"
 #include "core/stack/frame_args.h"
 #include "core/stack/unwind.h"
 
@@ -145,6 +146,22 @@ std::optional<report::CreatedBy> created_by(GoRuntime& rt, const SpecialFuncs& s
   return c;
 }
 
+// The instructions around the innermost pc: where a parked goroutine resumes, or where a running
+// one was stopped.
+void add_disasm(GoRuntime& rt, size_t window, report::Goroutine& r) {
+  const report::Frame& top = r.frames.front();
+  uint64_t pc = top.pc - rt.bias();
+  const Pclntab& tab = rt.binary().pclntab();
+  auto f = tab.find_func(pc);
+  if (!f) return;
+  for (const Instruction& ins : disassemble_around(rt.binary(), pc, window, window)) {
+    report::Instruction out{ins.address + rt.bias(), ins.bytes, ins.text, "", 0, ins.address == pc};
+    out.file = tab.file(*f, ins.address);
+    out.line = tab.line(*f, ins.address);
+    r.disasm.push_back(std::move(out));
+  }
+}
+
 }  // namespace
 
 GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts) {
@@ -224,6 +241,7 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
       r.frames = symbolise(rt, special, stack, r.error);
     }
     r.system = is_system(r.start_function, r.frames);
+    if (opts.disasm_window > 0 && !r.frames.empty()) add_disasm(rt, opts.disasm_window, r);
     out.goroutines.push_back(std::move(r));
   }
   return out;

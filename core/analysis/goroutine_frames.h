@@ -23,6 +23,7 @@ struct GoroutineSnapshot {
 struct FramesOptions {
   GoroutineLimits limits;
   size_t max_frames = 10000;  // per goroutine
+  size_t disasm_window = 0;   // instructions before and after each goroutine's pc (--disasm)
 };
 
 GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts);

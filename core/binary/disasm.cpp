@@ -24,6 +24,44 @@ struct CapstoneHandle {
 
 }  // namespace
 
+std::vector<Instruction> disassemble_around(const GoBinary& bin, uint64_t pc, size_t before,
+                                            size_t after) {
+  std::vector<Instruction> out;
+  auto f = bin.pclntab().find_func(pc);
+  if (!f || f->end - f->entry > kMaxFunctionBytes) return out;
+  auto code = bin.elf().file_bytes_at(f->entry, f->end - f->entry);
+  if (!code) return out;
+  CapstoneHandle cs;
+  cs_option(cs.handle, CS_OPT_DETAIL, CS_OPT_OFF);
+  cs_insn* insn = cs_malloc(cs.handle);
+  std::unique_ptr<cs_insn, void (*)(cs_insn*)> owner(insn, [](cs_insn* i) { cs_free(i, 1); });
+  const uint8_t* p = code->data();
+  size_t left = code->size();
+  uint64_t address = f->entry;
+  size_t after_pc = 0;
+  while (left > 0 && after_pc <= after) {
+    uint64_t at = address;
+    Instruction ins;
+    ins.address = at;
+    if (cs_disasm_iter(cs.handle, &p, &left, &address, insn)) {
+      ins.text = fmt::format("{} {}", insn->mnemonic, insn->op_str);
+      for (uint16_t i = 0; i < insn->size; ++i) ins.bytes += fmt::format("{:02x}", insn->bytes[i]);
+    } else {
+      ins.text = "(bad)";
+      ins.bytes = fmt::format("{:02x}", *p);
+      ++p;
+      --left;
+      ++address;
+    }
+    if (!ins.text.empty() && ins.text.back() == ' ') ins.text.pop_back();
+    bool holds_pc = at <= pc && pc < address;
+    if (after_pc > 0 || holds_pc) ++after_pc;
+    out.push_back(std::move(ins));
+    if (after_pc == 0 && out.size() > before) out.erase(out.begin());
+  }
+  return out;
+}
+
 std::vector<uint64_t> data_references(const GoBinary& bin, const Func& f,
                                       const std::function<bool(uint64_t)>& keep) {
   uint64_t size = f.end - f.entry;

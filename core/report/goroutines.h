@@ -22,6 +22,15 @@ struct Frame {
   std::string args;             // the runtime's rendering of the arguments (physical frames)
 };
 
+struct Instruction {
+  uint64_t address = 0;  // runtime address
+  std::string bytes;
+  std::string text;
+  std::string file;
+  int32_t line = 0;
+  bool current = false;  // holds the goroutine's pc
+};
+
 struct CreatedBy {
   std::string function;
   std::string file;
@@ -47,12 +56,14 @@ struct Goroutine {
   std::optional<CreatedBy> created_by;
   std::vector<Frame> frames;  // innermost first; inlined calls expanded
   bool truncated = false;
-  std::string error;  // why the stack could not be fully read
+  std::string error;                // why the stack could not be fully read
+  std::vector<Instruction> disasm;  // with --disasm: around the innermost frame's pc
 };
 
 struct Goroutines {
   std::string go_version;
   int go_minor = 0;  // picks the runtime's elision rule in the go format
+  bool include_system = false;  // --system: the go format prints runtime goroutines too
   std::vector<Goroutine> goroutines;
   std::vector<std::string> warnings;
 };

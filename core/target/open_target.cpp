@@ -15,11 +15,9 @@ TargetKind classify_target(const std::string& spec) {
   bool digits = !spec.empty() && spec.size() < 10 &&
                 std::all_of(spec.begin(), spec.end(), [](char c) { return std::isdigit(c); });
   struct stat st {};
-  bool is_file = ::stat(spec.c_str(), &st) == 0;
-  if (digits && (!is_file || spec.find('/') != std::string::npos)) {
-    if (::stat(("/proc/" + spec).c_str(), &st) != 0) fail("no process with pid {}", spec);
-    return TargetKind::kPid;
-  }
+  // Digits name a process when it exists (write ./4242 for a file of that name).
+  if (digits && ::stat(("/proc/" + spec).c_str(), &st) == 0) return TargetKind::kPid;
+  if (digits && ::stat(spec.c_str(), &st) != 0) fail("no process with pid {}", spec);
   auto elf = ElfFile::open(spec);
   if (elf->type() == ET_CORE) return TargetKind::kCore;
   if (elf->type() == ET_EXEC || elf->type() == ET_DYN) return TargetKind::kExecutable;
