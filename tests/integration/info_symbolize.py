@@ -57,16 +57,7 @@ def check_binary(rep, b):
 
 
 def main():
-    rep = F.Report("info_symbolize")
-    tcs = F.setup(rep.name)
-    for fx in F.fixture_names():
-        for tc in tcs:
-            for variant in F.VARIANTS:
-                try:
-                    check_binary(rep, O.binary(fx, tc, variant, tcs))
-                except F.FixtureError as e:
-                    rep.error(f"{tc.name}/{variant}/{fx}", e)
-    rep.finish()
+    O.run_matrix("info_symbolize", check_binary)
 
 
 if __name__ == "__main__":

@@ -311,3 +311,18 @@ def sample(items, n, key=str):
     if len(items) <= n:
         return list(items)
     return sorted(items, key=lambda x: hashlib.sha1(key(x).encode()).digest())[:n]
+
+
+def run_matrix(name, check_binary):
+    """Run check_binary(report, Binary) over every fixture x toolchain x variant, then finish."""
+    import fixtures as F  # pylint: disable=import-outside-toplevel
+    rep = F.Report(name)
+    tcs = F.setup(rep.name)
+    for fx in F.fixture_names():
+        for tc in tcs:
+            for variant in F.VARIANTS:
+                try:
+                    check_binary(rep, binary(fx, tc, variant, tcs))
+                except F.FixtureError as e:
+                    rep.error(f"{tc.name}/{variant}/{fx}", e)
+    rep.finish()
