@@ -2,14 +2,15 @@
 
 Oracle: the zoo fixture writes runtime.Stack(buf, true) at READY (goroutines parked on
 channels, select, nil channels, locks, WaitGroup, Cond, sleep, accept, a system call, and a
-recursion 300 frames deep). For every toolchain x variant, on the live process and on ifxray's
-gcore of it, every goroutine the runtime printed must be printed by ifxray byte for byte:
+recursion 300 frames deep). For every toolchain x variant, on the live process, on ifxray's
+gcore of it and on gdb's gcore of it, every goroutine the runtime printed must be printed by ifxray byte for byte:
 header (status, wait reason, locked to thread), every frame with its arguments, file:line and
 +offset, the elision marks, and the created-by lines. Goroutines running at the runtime's dump
 are excluded (their stacks moved on); nothing else.
 """
 import os
 import re
+import subprocess
 import tempfile
 
 import fixtures
@@ -48,6 +49,17 @@ def compare(report, case, runtime, ours):
     report.check(checked >= 10, f"coverage:{case}", f"  only {checked} goroutines compared")
 
 
+def scratch():
+    """Where the big cores go: memory when there is room (gdb's are about 1 GiB), else /tmp."""
+    try:
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize > 4 << 30:
+            return "/dev/shm"
+    except OSError:
+        pass
+    return None
+
+
 def main():
     tcs = fixtures.setup("frames_go")
     report = fixtures.Report("frames_go")
@@ -58,11 +70,18 @@ def main():
                 with fixtures.run_fixture(fixtures.exe_path(tc, variant, "zoo")) as fx:
                     runtime = parse((fx.outdir / "stack.txt").read_text())
                     compare(report, f"live:{case}", runtime, frames_go(fx.pid))
-                    with tempfile.TemporaryDirectory() as tmp:
+                    with tempfile.TemporaryDirectory(dir=scratch()) as tmp:
                         core = os.path.join(tmp, "core")
                         rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
                         if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
                             compare(report, f"core:{case}", runtime, frames_go(core))
+                        os.unlink(core)
+                        gdb = subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-ex",
+                                              f"gcore {core}"], capture_output=True, text=True,
+                                             timeout=300)
+                        if report.check(os.path.exists(core), f"gdb-gcore:{case}",
+                                        f"  gdb: {gdb.stderr[-500:]}"):
+                            compare(report, f"gdb-core:{case}", runtime, frames_go(core))
             except (fixtures.FixtureError, OSError) as e:
                 report.error(f"run:{case}", e)
     report.finish()
