@@ -62,7 +62,7 @@ struct Goroutine {
 
 struct Goroutines {
   std::string go_version;
-  int go_minor = 0;  // picks the runtime's elision rule in the go format
+  int go_minor = 0;             // picks the runtime's elision rule in the go format
   bool include_system = false;  // --system: the go format prints runtime goroutines too
   std::vector<Goroutine> goroutines;
   std::vector<std::string> warnings;

@@ -17,7 +17,8 @@ struct TargetOptions {
 enum class TargetKind { kPid, kCore, kExecutable };
 
 // What `spec` names: digits that are a running pid -> kPid (a file named by digits alone is
-// reached as ./NAME); an ELF core -> kCore; another ELF file -> kExecutable. Fails with a one-line reason (exit 3) for anything else.
+// reached as ./NAME); an ELF core -> kCore; another ELF file -> kExecutable. Fails with a one-line
+// reason (exit 3) for anything else.
 TargetKind classify_target(const std::string& spec);
 
 // Opens a live process (ptrace-stopped unless no_stop) or a core file.
