@@ -375,6 +375,13 @@ def main():
                               f"{d.get('goroutines')} goroutines", flush=True)
                     elif dlv:
                         row["dlv_skip"] = f"N > --delve-max {a.delve_max}"
+                        last = next((x for x in reversed(results) if x.get("dlv")), None)
+                        if last and not last["dlv"]["timed_out"]:
+                            k = n / last["n"]
+                            row["dlv_skip"] += (
+                                f"; scaled linearly from {fmt_n(last['n'])} it would take "
+                                f"~{fmt_s(last['dlv']['wall'] * k)} and "
+                                f"~{last['dlv']['rss_kib'] * k / 2**20:.1f} GiB")
                     check(proc_state(fx.pid) not in (None, "Z", "X", "T", "t"),
                           f"N={n}: manyg is {proc_state(fx.pid)} at the end")
                 finally:
@@ -384,7 +391,8 @@ def main():
     except (BenchError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
         check(False, f"bench: {e}")
 
-    print(f"\nifxray frames --format go --stats PID > /dev/null: median of {a.runs} runs; Delve "
+    print(f"\nifxray frames --format go --stats PID > /dev/null: median of {a.runs} runs (3 when "
+          f"one takes over 20 s), RSS the largest; Delve "
           f"{DELVE_VERSION} `dlv attach PID` + `goroutines -t`, one run"
           f"{' (smoke: no meaning)' if a.smoke else ''}")
     print(f"  {'N':>5} {'ifx wall':>9} {'pause':>9} {'read':>9} {'ifx RSS':>9} {'ifx CPU':>9} "
