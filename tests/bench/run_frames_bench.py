@@ -84,6 +84,8 @@ def build(root, version):
     exe = d / FIXTURE
     if exe.is_file():
         return exe
+    for old in root.glob(f"{FIXTURE}-*"):  # built from older sources
+        shutil.rmtree(old, ignore_errors=True)
     d.mkdir(parents=True, exist_ok=True)
     tmp = d / f"{FIXTURE}.tmp"
     p = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=fixtures.FIXTURES_SRC / FIXTURE,
