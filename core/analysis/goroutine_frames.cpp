@@ -86,21 +86,22 @@ std::map<uint64_t, int> read_thread_map(GoRuntime& rt) {
   return out;
 }
 
-std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
+std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache,
                                      const UnwoundStack& stack, std::string& error) {
   std::vector<report::Frame> out;
+  out.reserve(stack.frames.size() * 2);
   const GoBinary& bin = rt.binary();
   std::string_view callee;
   for (size_t i = 0; i < stack.frames.size(); ++i) {
     const PhysicalFrame& pf = stack.frames[i];
-    std::vector<SourceFrame> sources;
+    const std::vector<SourceFrame>* sources = nullptr;
     try {
-      sources = bin.frames_at(pf.sym_pc - rt.bias());
+      sources = &cache.frames(pf.sym_pc - rt.bias());
     } catch (const Error& e) {
       error = e.what();
       return out;
     }
-    for (const SourceFrame& sf : sources) {
+    for (const SourceFrame& sf : *sources) {
       report::Frame f;
       f.function = sf.function;
       f.file = sf.file;
@@ -186,6 +187,8 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
   if (snap.wait_reasons.empty())
     out.warnings.push_back("the runtime's wait reason strings are unreadable");
   SpecialFuncs special(rt.binary());
+  PcCache cache(rt.binary());
+  out.goroutines.reserve(snap.goroutines.size());
   for (const Goroutine& g : snap.goroutines) {
     if (g.unreadable.empty() && (g.status == kGdead || g.status == kGdeadextra)) continue;
     report::Goroutine r;
@@ -225,20 +228,20 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
                    thread->regs.rsp < g.stack_hi &&
                    rt.binary().pclntab().find_func(thread->regs.rip - rt.bias()).has_value();
       if (in_go) {
-        UnwoundStack stack = unwind_from_registers(rt, special, g, thread->regs.rip,
+        UnwoundStack stack = unwind_from_registers(rt, special, cache, g, thread->regs.rip,
                                                    thread->regs.rsp, opts.max_frames);
         r.truncated = stack.truncated;
         r.error = stack.error;
-        r.frames = symbolise(rt, special, stack, r.error);
+        r.frames = symbolise(rt, special, cache, stack, r.error);
       } else {
         r.error = thread == nullptr ? "running, and its thread's registers are unavailable"
                                     : "running outside its Go stack (in the runtime or C code)";
       }
     } else {
-      UnwoundStack stack = unwind_goroutine(rt, special, g, opts.max_frames);
+      UnwoundStack stack = unwind_goroutine(rt, special, cache, g, opts.max_frames);
       r.truncated = stack.truncated;
       r.error = stack.error;
-      r.frames = symbolise(rt, special, stack, r.error);
+      r.frames = symbolise(rt, special, cache, stack, r.error);
     }
     r.system = is_system(r.start_function, r.frames);
     if (opts.disasm_window > 0 && !r.frames.empty()) add_disasm(rt, opts.disasm_window, r);

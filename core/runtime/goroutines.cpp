@@ -40,6 +40,31 @@ void decode(const Layout& l, const std::vector<uint8_t>& raw, Goroutine& g) {
   g.waiting = get(Fld::kGWaiting);
 }
 
+// The g structs' ranges, sorted, with neighbours less than a page apart merged.
+std::vector<RemoteRange> merged_ranges(const std::vector<Goroutine>& gs, uint64_t size) {
+  constexpr uint64_t kMaxGap = 4096;
+  constexpr uint64_t kMaxRange = 1 << 20;
+  std::vector<uint64_t> starts;
+  for (const auto& g : gs) {
+    if (!g.g.is_null()) starts.push_back(g.g.value());
+  }
+  std::sort(starts.begin(), starts.end());
+  std::vector<RemoteRange> out;
+  for (uint64_t s : starts) {
+    if (!out.empty()) {
+      RemoteRange& last = out.back();
+      uint64_t end = last.start.value() + last.size;
+      if (s >= last.start.value() && s <= end + kMaxGap &&
+          s + size - last.start.value() <= kMaxRange) {
+        last.size = std::max(end, s + size) - last.start.value();
+        continue;
+      }
+    }
+    out.push_back({RemoteAddr(s), size});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
@@ -86,38 +111,30 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
     problems.push_back(fmt::format("allgs array is readable for {} of {} entries: {}", got, count,
                                    rt.memory().why_unreadable(*ptr + got * 8, 8)));
   }
-  std::vector<std::vector<uint8_t>> raw(got, std::vector<uint8_t>(*g_size));
-  std::vector<ReadRequest> requests(got);
   out.resize(got);
-  for (size_t i = 0; i < got; ++i) {
-    out[i].g = RemoteAddr(load_le<uint64_t>(array.data() + i * 8));
-    requests[i].addr = out[i].g;
-    requests[i].out = raw[i];
-  }
-  rt.memory().read_many(requests);
-  std::vector<ReadRequest> stacks;
-  std::vector<std::vector<uint8_t>> stack_bufs;
-  for (size_t i = 0; i < got; ++i) {
-    Goroutine& g = out[i];
-    if (g.g.is_null() || requests[i].done != raw[i].size()) {
+  for (size_t i = 0; i < got; ++i) out[i].g = RemoteAddr(load_le<uint64_t>(array.data() + i * 8));
+  // g structs sit side by side in their spans: a few merged ranges copy them in far fewer
+  // pieces than one per goroutine, and the snapshot keeps them without a second copy.
+  rt.memory().capture(merged_ranges(out, *g_size));
+  std::vector<uint8_t> raw(*g_size);
+  std::vector<RemoteRange> stacks;
+  for (Goroutine& g : out) {
+    if (g.g.is_null() || rt.memory().read(g.g, raw) != raw.size()) {
       g.unreadable = g.g.is_null() ? "nil entry in allgs"
                                    : fmt::format("g at {} is unreadable: {}", g.g,
                                                  rt.memory().why_unreadable(g.g, *g_size));
       continue;
     }
-    decode(rt.layout(), raw[i], g);
+    decode(rt.layout(), raw, g);
     if (g.status == kGdead) continue;
     // A running goroutine's saved sp is stale: keep its whole stack for the registers' unwind.
     uint64_t sp = g.status == kGrunning ? g.stack_lo
                   : g.syscall_sp != 0   ? g.syscall_sp
                                         : g.sched_sp;
     if (sp == 0 || sp < g.stack_lo || sp >= g.stack_hi) continue;
-    uint64_t size = std::min(g.stack_hi - sp, limits.max_stack_bytes);
-    stack_bufs.emplace_back(size);
-    stacks.push_back({RemoteAddr(sp), {}, 0});
+    stacks.push_back({RemoteAddr(sp), std::min(g.stack_hi - sp, limits.max_stack_bytes)});
   }
-  for (size_t i = 0; i < stacks.size(); ++i) stacks[i].out = stack_bufs[i];
-  rt.memory().read_many(stacks);  // the snapshot keeps them; the unwinder reads them back
+  rt.memory().capture(stacks);  // the unwinder reads them back from the snapshot
   return out;
 }
 

@@ -25,8 +25,8 @@ bool SpecialFuncs::is_wrapper(const GoBinary& /*bin*/, uint8_t func_id) const {
 
 namespace {
 
-UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g, uint64_t pc,
-                    uint64_t sp, bool trap, size_t max_frames) {
+UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, const Goroutine& g,
+                    uint64_t pc, uint64_t sp, bool trap, size_t max_frames) {
   UnwoundStack out;
   const Pclntab& tab = rt.binary().pclntab();
   uint64_t bias = rt.bias();
@@ -36,29 +36,25 @@ UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, const Goroutine&
       out.truncated = true;
       return out;
     }
-    std::optional<Func> f;
+    const std::optional<PcCache::Step>* step = nullptr;
     try {
-      f = tab.find_func(pc - bias);
+      step = &cache.step(pc - bias);
     } catch (const Error& e) {
       out.error = e.what();
       return out;
     }
-    if (!f) {
+    if (!*step) {
       out.error = fmt::format("pc {:#x} is not in Go code", pc);
       return out;
     }
+    const Func* f = &(*step)->func;
     PhysicalFrame frame;
     frame.pc = pc;
     frame.sp = sp;
     frame.func = *f;
     // The resume pc of a parked or returning frame follows a CALL: symbolise the call itself.
     frame.sym_pc = (!after_injected && pc - bias > f->entry) ? pc - 1 : pc;
-    int32_t delta = -1;
-    try {
-      delta = tab.sp_delta(*f, pc - bias);
-    } catch (const Error& e) {
-      out.error = e.what();
-    }
+    int32_t delta = (*step)->sp_delta;
     frame.frame_size = delta;
     out.frames.push_back(frame);
     if (!out.error.empty()) return out;
@@ -91,16 +87,17 @@ UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, const Goroutine&
 
 }  // namespace
 
-UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
-                              size_t max_frames) {
+UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache,
+                              const Goroutine& g, size_t max_frames) {
   bool syscall = g.syscall_sp != 0;
-  return unwind(rt, special, g, syscall ? g.syscall_pc : g.sched_pc,
+  return unwind(rt, special, cache, g, syscall ? g.syscall_pc : g.sched_pc,
                 syscall ? g.syscall_sp : g.sched_sp, false, max_frames);
 }
 
-UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
-                                   uint64_t pc, uint64_t sp, size_t max_frames) {
-  return unwind(rt, special, g, pc, sp, true, max_frames);
+UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache,
+                                   const Goroutine& g, uint64_t pc, uint64_t sp,
+                                   size_t max_frames) {
+  return unwind(rt, special, cache, g, pc, sp, true, max_frames);
 }
 
 }  // namespace ifx

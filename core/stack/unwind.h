@@ -8,6 +8,7 @@
 
 #include "core/runtime/go_runtime.h"
 #include "core/runtime/goroutines.h"
+#include "core/stack/pc_cache.h"
 
 namespace ifx {
 
@@ -35,11 +36,11 @@ struct SpecialFuncs {
   std::vector<uint64_t> injected;  // entries
 };
 
-UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
-                              size_t max_frames);
+UnwoundStack unwind_goroutine(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache,
+                              const Goroutine& g, size_t max_frames);
 // From a thread's registers (a running goroutine): the innermost pc is where the thread
 // stopped, not a return address.
-UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, const Goroutine& g,
-                                   uint64_t pc, uint64_t sp, size_t max_frames);
+UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache,
+                                   const Goroutine& g, uint64_t pc, uint64_t sp, size_t max_frames);
 
 }  // namespace ifx

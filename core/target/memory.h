@@ -31,6 +31,10 @@ class Memory {
   virtual void read_many(std::span<ReadRequest> requests) {
     for (auto& r : requests) r.done = read(r.addr, r.out);
   }
+  // Copy these ranges now, for reads later: a live snapshot fetches them in a few system calls
+  // while the process is stopped and keeps them without a second copy. Other sources need
+  // nothing ahead of time.
+  virtual void capture(std::span<const RemoteRange> /*ranges*/) {}
   // Why [addr, addr+size) cannot be read, in a few words ("not mapped", "not in the core:
   // skipped by the dumper", "not captured in the snapshot").
   virtual std::string why_unreadable(RemoteAddr addr, uint64_t size) = 0;

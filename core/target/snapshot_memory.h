@@ -59,7 +59,7 @@ class SnapshotMemory : public Memory {
 
   // Copies the ranges (those not kept yet) straight into the snapshot in few system calls,
   // without a caller's buffer: what an analysis calls with everything it will need.
-  void capture(std::span<const RemoteRange> ranges);
+  void capture(std::span<const RemoteRange> ranges) override;
 
   // The process runs again: serve only what was kept.
   void freeze() { source_ = nullptr; }
