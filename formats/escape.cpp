@@ -29,6 +29,13 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 }  // namespace
 
 std::string escape_terminal(std::string_view s) {
+  // Nearly every name and path is printable ASCII: copy it whole.
+  bool clean = true;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    clean = clean && c >= 0x20 && c < 0x7f;
+  }
+  if (clean) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {

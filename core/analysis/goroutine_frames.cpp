@@ -112,7 +112,7 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
       f.frame_size = pf.frame_size;
       f.inlined = sf.inlined;
       f.physical_index = static_cast<uint32_t>(i);
-      if (!sf.inlined) f.args = frame_args(rt, pf);
+      if (!sf.inlined) f.args = frame_args(rt, cache, pf);
       f.shown = shows_frame(sf.function, special.is_wrapper(bin, sf.func_id), false, callee);
       callee = sf.function;
       out.push_back(std::move(f));

@@ -10,24 +10,15 @@ constexpr uint8_t kStartAgg = 0xfe;
 constexpr uint8_t kEndAgg = 0xfd;
 constexpr uint8_t kDotdotdot = 0xfc;
 constexpr uint8_t kOffsetTooLarge = 0xfb;
-constexpr uint64_t kMaxArgInfo = 64;  // abi.TraceArgsMaxLen is well below this
 
 }  // namespace
 
-std::string frame_args(GoRuntime& rt, const PhysicalFrame& frame) {
-  const GoBinary& bin = rt.binary();
-  auto info = bin.funcdata(frame.func, kFuncdataArgInfo, kMaxArgInfo);
+std::string frame_args(GoRuntime& rt, PcCache& cache, const PhysicalFrame& frame) {
+  const PcCache::ArgLayout& layout = cache.args(frame.func, frame.sym_pc - rt.bias());
+  const auto& info = layout.info;
+  const auto& live_info = layout.live_info;
+  int32_t live_index = layout.live_index;
   if (!info || info->empty() || frame.frame_size < 0) return {};
-  auto live_info = bin.funcdata(frame.func, kFuncdataArgLiveInfo, 256);
-  int32_t live_index = -1;
-  uint32_t live_table = bin.pclntab().pcdata_offset(frame.func, kPcdataArgLiveIndex);
-  if (live_table != 0) {
-    try {
-      live_index = bin.pclntab().pc_value(frame.func, live_table, frame.sym_pc - rt.bias());
-    } catch (const Error&) {
-      live_index = -1;
-    }
-  }
   uint8_t start_offset = live_info && !live_info->empty() ? (*live_info)[0] : 0xff;
   auto is_live = [&](uint8_t off, uint8_t slot) {
     if (!live_info || live_index <= 0 || off < start_offset) return true;
@@ -65,7 +56,11 @@ std::string frame_args(GoRuntime& rt, const PhysicalFrame& frame) {
       auto v = rt.memory().read_u64(RemoteAddr(argp + op));
       uint64_t x = v.value_or(0);
       if (size < 8) x &= (uint64_t{1} << (size * 8)) - 1;
-      out += v ? fmt::format("{:#x}", x) : std::string("?");
+      if (v) {
+        fmt::format_to(std::back_inserter(out), "{:#x}", x);
+      } else {
+        out += '?';
+      }
       if (!is_live(op, slot)) out += '?';
       if (op >= start_offset) ++slot;
     }

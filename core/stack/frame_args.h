@@ -9,6 +9,6 @@
 namespace ifx {
 
 // The text between the parentheses; empty when the function has no argument info.
-std::string frame_args(GoRuntime& rt, const PhysicalFrame& frame);
+std::string frame_args(GoRuntime& rt, PcCache& cache, const PhysicalFrame& frame);
 
 }  // namespace ifx

@@ -26,10 +26,19 @@ class PcCache {
   // Source frames at the link-time pc (inlined calls expanded); throws on corrupt tables.
   const std::vector<SourceFrame>& frames(uint64_t pc);
 
+  // How the traceback prints f's arguments at pc: its ArgInfo program and argument liveness.
+  struct ArgLayout {
+    std::optional<Bytes> info;
+    std::optional<Bytes> live_info;
+    int32_t live_index = -1;
+  };
+  const ArgLayout& args(const Func& f, uint64_t pc);
+
  private:
   const GoBinary& bin_;
   std::unordered_map<uint64_t, std::optional<Step>> steps_;
   std::unordered_map<uint64_t, std::vector<SourceFrame>> frames_;
+  std::unordered_map<uint64_t, ArgLayout> args_;
 };
 
 }  // namespace ifx

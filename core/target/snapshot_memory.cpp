@@ -40,9 +40,17 @@ void free_snapshot_buffer(void* p, size_t bytes) {
 
 // Walks the kept ranges from addr while they are contiguous, copying into out when given.
 size_t SnapshotMemory::walk(RemoteAddr addr, uint64_t size, uint8_t* out) const {
-  auto it = ranges_.upper_bound(addr.value());
+  uint64_t a = addr.value();
+  if (hint_valid_ && a >= hint_->first && a - hint_->first < hint_->second.size() &&
+      size <= hint_->second.size() - (a - hint_->first)) {
+    if (out != nullptr) std::memcpy(out, hint_->second.data() + (a - hint_->first), size);
+    return size;
+  }
+  auto it = ranges_.upper_bound(a);
   if (it == ranges_.begin()) return 0;
   --it;
+  hint_ = it;
+  hint_valid_ = true;
   uint64_t done = 0;
   for (; done < size && it != ranges_.end(); ++it) {
     uint64_t at = addr.value() + done;
@@ -90,6 +98,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
         return;
       }
     }
+    hint_valid_ = false;
     ranges_.emplace(s, SnapshotBytes(bytes.begin(), bytes.begin() + n));
     kept_bytes_ += n;
     return;
@@ -117,6 +126,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
   }
   std::memcpy(merged.data() + (s - new_start), bytes.data(), n);
   kept_bytes_ += merged.size();
+  hint_valid_ = false;
   ranges_.erase(first, last);
   ranges_.emplace(new_start, std::move(merged));
 }
@@ -127,6 +137,7 @@ void SnapshotMemory::adopt(RemoteAddr addr, SnapshotBytes&& bytes) {
   auto [first, last] = overlapping(s, s + bytes.size());
   if (first != last) return keep(addr, bytes);
   kept_bytes_ += bytes.size();
+  hint_valid_ = false;
   ranges_.emplace(s, std::move(bytes));
 }
 

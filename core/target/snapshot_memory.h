@@ -86,6 +86,10 @@ class SnapshotMemory : public Memory {
   Memory* source_;
   // Non-overlapping kept ranges (adjacent ones may stay apart): start -> bytes.
   Ranges ranges_;
+  // The range the last read was served from: an unwinder reads one stack many times in a row.
+  // Reads update it (the class is not thread-safe); any change to ranges_ clears it.
+  mutable Ranges::const_iterator hint_;
+  mutable bool hint_valid_ = false;
   // Where live reads stopped, with the source's reason, so a frozen read can still say why.
   std::map<uint64_t, std::string> failures_;
   uint64_t kept_bytes_ = 0;
