@@ -54,6 +54,17 @@ std::string escape_terminal(std::string_view s) {
   return out;
 }
 
+void append_terminal(std::string& out, std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f) {
+      out += escape_terminal(s);
+      return;
+    }
+  }
+  out.append(s);
+}
+
 std::string escape_json(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

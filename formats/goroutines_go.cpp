@@ -15,10 +15,27 @@ constexpr size_t kOuterFrames = 50;
 constexpr uint32_t kOldMaxFrames = 100;
 
 void append_frame(std::string& out, const report::Frame& f) {
-  out += go_func_name(escape_terminal(f.function));
-  out += f.inlined ? "(...)\n" : "(" + f.args + ")\n";
-  out += fmt::format("\t{}:{}", f.file.empty() ? "?" : escape_terminal(f.file), f.line);
-  if (!f.inlined && f.pc > f.entry) out += fmt::format(" +{:#x}", f.pc - f.entry);
+  std::string_view name = f.function;
+  if (name == "runtime.gopanic" || name.find('[') != std::string_view::npos) {
+    append_terminal(out, go_func_name(name));
+  } else {
+    append_terminal(out, name);
+  }
+  if (f.inlined) {
+    out += "(...)\n\t";
+  } else {
+    out += '(';
+    out += f.args;
+    out += ")\n\t";
+  }
+  if (f.file.empty()) {
+    out += '?';
+  } else {
+    append_terminal(out, f.file);
+  }
+  fmt::format_to(std::back_inserter(out), ":{}", f.line);
+  if (!f.inlined && f.pc > f.entry)
+    fmt::format_to(std::back_inserter(out), " +{:#x}", f.pc - f.entry);
   out += '\n';
 }
 
