@@ -93,20 +93,25 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
     if (next != ranges_.begin()) {
       auto prev = std::prev(next);
       if (prev->first + prev->second.size() == s && n <= kAppendMax) {
-        prev->second.insert(prev->second.end(), bytes.begin(), bytes.begin() + n);
+        auto& owned = prev->second.owned();
+        owned.insert(owned.end(), bytes.begin(), bytes.begin() + n);
         kept_bytes_ += n;
         return;
       }
     }
     hint_valid_ = false;
-    ranges_.emplace(s, SnapshotBytes(bytes.begin(), bytes.begin() + n));
+    ranges_.emplace(s, KeptBytes(SnapshotBytes(bytes.begin(), bytes.begin() + n)));
     kept_bytes_ += n;
     return;
   }
   if (first->first <= s && std::next(first) == last) {
     // One range starts at or before s: grow it in place if the read goes past its end.
-    auto& v = first->second;
     uint64_t off = s - first->first;
+    if (off + n <= first->second.size() &&
+        std::memcmp(first->second.data() + off, bytes.data(), n) == 0) {
+      return;  // already kept as it is (the process is stopped: it cannot have changed)
+    }
+    auto& v = first->second.owned();
     if (off + n > v.size()) {
       kept_bytes_ += off + n - v.size();
       v.resize(off + n);
@@ -128,36 +133,50 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
   kept_bytes_ += merged.size();
   hint_valid_ = false;
   ranges_.erase(first, last);
-  ranges_.emplace(new_start, std::move(merged));
+  ranges_.emplace(new_start, KeptBytes(std::move(merged)));
 }
 
-void SnapshotMemory::adopt(RemoteAddr addr, SnapshotBytes&& bytes) {
+void SnapshotMemory::adopt(RemoteAddr addr, KeptBytes&& bytes) {
   uint64_t s = addr.value();
-  if (bytes.empty() || bytes.size() > UINT64_MAX - s) return keep(addr, bytes);
-  auto [first, last] = overlapping(s, s + bytes.size());
-  if (first != last) return keep(addr, bytes);
+  std::span<const uint8_t> view(bytes.data(), bytes.size());
+  if (view.empty() || view.size() > UINT64_MAX - s) return keep(addr, view);
+  auto [first, last] = overlapping(s, s + view.size());
+  if (first != last) return keep(addr, view);
   kept_bytes_ += bytes.size();
   hint_valid_ = false;
   ranges_.emplace(s, std::move(bytes));
 }
 
+SnapshotMemory::~SnapshotMemory() {
+  ranges_.clear();  // the views go before the arenas they point into
+  for (auto [p, n] : arenas_) free_snapshot_buffer(p, n);
+}
+
 void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
   if (frozen()) return;
-  std::vector<SnapshotBytes> buffers;
-  std::vector<ReadRequest> requests;
+  std::vector<RemoteRange> needed;
+  uint64_t total = 0;
   for (const auto& r : ranges) {
     uint64_t kept = walk(r.start, r.size, nullptr);
     if (kept == r.size || known_failure(r.start + kept)) continue;
-    buffers.emplace_back(r.size);
-    requests.push_back(ReadRequest{r.start, std::span(buffers.back()), 0});
+    needed.push_back(r);
+    total += r.size;
   }
-  if (requests.empty()) return;
+  if (needed.empty()) return;
+  // One buffer for the whole batch; every kept range of it is a view.
+  auto* arena = static_cast<uint8_t*>(allocate_snapshot_buffer(total));
+  arenas_.emplace_back(arena, total);
+  std::vector<ReadRequest> requests;
+  requests.reserve(needed.size());
+  uint64_t at = 0;
+  for (const auto& r : needed) {
+    requests.push_back(ReadRequest{r.start, std::span<uint8_t>(arena + at, r.size), 0});
+    at += r.size;
+  }
   source_->read_many(requests);
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const auto& q = requests[i];
+  for (const auto& q : requests) {
     if (q.done < q.out.size()) note_failure(q.addr + q.done);
-    buffers[i].resize(q.done);
-    adopt(q.addr, std::move(buffers[i]));
+    if (q.done > 0) adopt(q.addr, KeptBytes(q.out.data(), q.done));
   }
 }
 

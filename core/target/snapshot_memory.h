@@ -47,10 +47,38 @@ struct UninitAllocator {
 
 using SnapshotBytes = std::vector<uint8_t, UninitAllocator<uint8_t>>;
 
+// A kept range: bytes it owns, or a view into the arena of one capture batch (a single buffer
+// for 100k stacks faults in as a few huge pages, not as 30k small pages during the pause).
+// A view turns into owned bytes only when a later read grows the range in place.
+class KeptBytes {
+ public:
+  explicit KeptBytes(SnapshotBytes owned) : owned_(std::move(owned)) {}
+  KeptBytes(const uint8_t* view, size_t size) : view_(view), view_size_(size) {}
+  const uint8_t* data() const { return view_ != nullptr ? view_ : owned_.data(); }
+  size_t size() const { return view_ != nullptr ? view_size_ : owned_.size(); }
+  // The bytes as an owned vector, copied out of the arena first if this is a view.
+  SnapshotBytes& owned() {
+    if (view_ != nullptr) {
+      owned_.assign(view_, view_ + view_size_);
+      view_ = nullptr;
+      view_size_ = 0;
+    }
+    return owned_;
+  }
+
+ private:
+  SnapshotBytes owned_;
+  const uint8_t* view_ = nullptr;
+  size_t view_size_ = 0;
+};
+
 class SnapshotMemory : public Memory {
  public:
   // `source` reads the stopped process; it must outlive this object until freeze().
   explicit SnapshotMemory(Memory& source) : source_(&source) {}
+  ~SnapshotMemory() override;
+  SnapshotMemory(const SnapshotMemory&) = delete;
+  SnapshotMemory& operator=(const SnapshotMemory&) = delete;
 
   size_t read(RemoteAddr addr, std::span<uint8_t> out) override;
   // While live, the ranges not already kept go to the source in one batch (few system calls).
@@ -70,7 +98,7 @@ class SnapshotMemory : public Memory {
 
  private:
   // Copies the kept bytes contiguous from addr into out; returns how many.
-  using Ranges = std::map<uint64_t, SnapshotBytes>;
+  using Ranges = std::map<uint64_t, KeptBytes>;
 
   size_t walk(RemoteAddr addr, uint64_t size, uint8_t* out) const;
   size_t copy_kept(RemoteAddr addr, std::span<uint8_t> out) const;
@@ -78,7 +106,7 @@ class SnapshotMemory : public Memory {
   std::pair<Ranges::iterator, Ranges::iterator> overlapping(uint64_t s, uint64_t e);
   void keep(RemoteAddr addr, std::span<const uint8_t> bytes);
   // keep() for a buffer the snapshot may take over (no copy unless it overlaps kept ranges).
-  void adopt(RemoteAddr addr, SnapshotBytes&& bytes);
+  void adopt(RemoteAddr addr, KeptBytes&& bytes);
   void note_failure(RemoteAddr at);
   // A live read already stopped at `at`: the process is stopped, it would stop there again.
   bool known_failure(RemoteAddr at) const { return failures_.count(at.value()) != 0; }
@@ -93,6 +121,8 @@ class SnapshotMemory : public Memory {
   // Where live reads stopped, with the source's reason, so a frozen read can still say why.
   std::map<uint64_t, std::string> failures_;
   uint64_t kept_bytes_ = 0;
+  // The capture batches' buffers that kept ranges view: (address, size).
+  std::vector<std::pair<uint8_t*, size_t>> arenas_;
 };
 
 }  // namespace ifx
