@@ -5,40 +5,12 @@
 #include <time.h>
 
 #include "core/binary/disasm.h"
+#include "core/runtime/machines.h"
 #include "core/stack/frame_args.h"
 #include "core/stack/unwind.h"
 
 namespace ifx {
 namespace {
-
-constexpr uint64_t kMaxMs = 1 << 16;
-
-const char* status_string(uint32_t s) {
-  switch (s) {
-    case kGidle:
-      return "idle";
-    case kGrunnable:
-      return "runnable";
-    case kGrunning:
-      return "running";
-    case kGsyscall:
-      return "syscall";
-    case kGwaiting:
-      return "waiting";
-    case kGdead:
-      return "dead";
-    case kGcopystack:
-      return "copystack";
-    case kGpreempted:
-      return "preempted";
-    case kGleaked:
-      return "leaked";
-    case kGdeadextra:
-      return "waiting for cgo callback";
-    default:
-      return "???";
-  }
-}
 
 bool is_exported_runtime(std::string_view name) {
   constexpr std::string_view kPrefix = "runtime.";
@@ -76,12 +48,8 @@ bool is_system(std::string_view start, const std::vector<report::Frame>& frames)
 
 std::map<uint64_t, int> read_thread_map(GoRuntime& rt) {
   std::map<uint64_t, int> out;
-  auto allm = rt.global(Glob::kAllm);
-  auto m = allm ? rt.memory().read_ptr(*allm) : std::nullopt;
-  for (uint64_t n = 0; m && !m->is_null() && n < kMaxMs; ++n) {
-    if (auto procid = rt.read_field(*m, Fld::kMProcId)) out[m->value()] = static_cast<int>(*procid);
-    auto next = rt.read_field(*m, Fld::kMAllLink);
-    m = next ? std::optional<RemoteAddr>(RemoteAddr(*next)) : std::nullopt;
+  for (const Machine& m : read_machines(rt)) {
+    if (m.procid) out[m.m.value()] = static_cast<int>(*m.procid);
   }
   return out;
 }
@@ -90,7 +58,6 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
                                      const UnwoundStack& stack, std::string& error) {
   std::vector<report::Frame> out;
   out.reserve(stack.frames.size() * 2);
-  const GoBinary& bin = rt.binary();
   std::string_view callee;
   for (size_t i = 0; i < stack.frames.size(); ++i) {
     const PhysicalFrame& pf = stack.frames[i];
@@ -113,7 +80,7 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
       f.inlined = sf.inlined;
       f.physical_index = static_cast<uint32_t>(i);
       if (!sf.inlined) f.args = frame_args(rt, cache, pf);
-      f.shown = shows_frame(sf.function, special.is_wrapper(bin, sf.func_id), false, callee);
+      f.shown = shows_frame(sf.function, special.is_wrapper(sf.func_id), false, callee);
       callee = sf.function;
       out.push_back(std::move(f));
     }
@@ -142,7 +109,7 @@ std::optional<report::CreatedBy> created_by(GoRuntime& rt, const SpecialFuncs& s
   c.pc = g.gopc;
   c.entry = f->entry + rt.bias();
   c.parent_goid = g.parent_goid;
-  bool wrapper = special.is_wrapper(rt.binary(), f->func_id);
+  bool wrapper = special.is_wrapper(f->func_id);
   c.shown = shows_frame(c.function, wrapper, false, "") && g.goid != 1;
   return c;
 }

@@ -2,22 +2,15 @@
 #include "core/analysis/target_info.h"
 
 #include "core/analysis/executable_info.h"
+#include "core/runtime/goroutines.h"
+#include "core/runtime/machines.h"
 
 namespace ifx {
 namespace {
 
 constexpr uint64_t kMaxProcs = 1 << 16;
-constexpr uint64_t kMaxMs = 1 << 16;
 constexpr uint64_t kMaxGoroutines = 1 << 26;
 constexpr uint64_t kPageSize = 8192;
-constexpr uint64_t kGscan = 0x1000;
-
-const char* status_name(uint64_t s) {
-  static constexpr const char* kNames[] = {"idle",      "runnable",  "running", "syscall",
-                                           "waiting",   "moribund",  "dead",    "enqueue",
-                                           "copystack", "preempted", "leaked",  "deadextra"};
-  return s < std::size(kNames) ? kNames[s] : "unknown";
-}
 
 // runtime.gcount(): allglen minus free Gs (global and per-P) minus system goroutines.
 std::optional<int64_t> count_goroutines(GoRuntime& rt, std::string& why) {
@@ -89,7 +82,9 @@ void count_states(GoRuntime& rt, report::RuntimeFacts& facts) {
   rt.memory().read_many(requests);
   for (size_t i = 0; i < count; ++i) {
     bool ok = requests[i].done == status->size;
-    facts.goroutine_states[ok ? status_name(values[i] & ~kGscan) : "unreadable"]++;
+    facts.goroutine_states[ok ? status_string(
+                                    static_cast<uint32_t>(values[i] & ~uint64_t{kGscanBit}))
+                              : "unreadable"]++;
   }
 }
 
@@ -104,20 +99,13 @@ void read_heap(GoRuntime& rt, report::RuntimeFacts& facts) {
   facts.last_gc_unix_ns = rt.read_global_field(Glob::kMemstats, Fld::kMstatsLastGCUnix);
 }
 
-std::map<uint64_t, MachineInfo> read_machines(GoRuntime& rt) {
+std::map<uint64_t, MachineInfo> machines_by_tid(GoRuntime& rt) {
   std::map<uint64_t, MachineInfo> out;
-  auto allm = rt.global(Glob::kAllm);
-  auto m = allm ? rt.memory().read_ptr(*allm) : std::nullopt;
-  for (uint64_t n = 0; m && !m->is_null() && n < kMaxMs; ++n) {
-    auto procid = rt.read_field(*m, Fld::kMProcId);
-    MachineInfo info;
-    info.id = rt.read_signed_field(*m, Fld::kMId).value_or(-1);
-    if (auto curg = rt.read_field(*m, Fld::kMCurG); curg && *curg != 0) {
-      info.curg_goid = rt.read_field(RemoteAddr(*curg), Fld::kGGoid);
-    }
-    if (procid) out[*procid] = info;
-    auto next = rt.read_field(*m, Fld::kMAllLink);
-    m = next ? std::optional<RemoteAddr>(RemoteAddr(*next)) : std::nullopt;
+  for (const Machine& m : read_machines(rt)) {
+    if (!m.procid) continue;
+    MachineInfo& info = out[*m.procid];
+    info.id = m.id;
+    if (!m.curg.is_null()) info.curg_goid = rt.read_field(m.curg, Fld::kGGoid);
   }
   return out;
 }
@@ -153,7 +141,7 @@ RuntimeReading read_runtime(GoRuntime& rt) {
   if (auto v = rt.read_global(Glob::kNcpu, 4)) f.ncpu = static_cast<int32_t>(*v);
   count_states(rt, f);
   read_heap(rt, f);
-  r.m_by_tid = read_machines(rt);
+  r.m_by_tid = machines_by_tid(rt);
   return r;
 }
 

@@ -6,7 +6,6 @@
 namespace ifx {
 namespace {
 
-constexpr uint64_t kGscan = 0x1000;
 constexpr size_t kMaxWaitReasons = 256;
 constexpr uint64_t kMaxWaitReasonLength = 128;
 
@@ -20,8 +19,8 @@ uint64_t field_at(const std::vector<uint8_t>& g, const std::optional<FieldInfo>&
 void decode(const Layout& l, const std::vector<uint8_t>& raw, Goroutine& g) {
   auto get = [&](Fld f) { return field_at(raw, l.field(f)); };
   uint64_t status = get(Fld::kGAtomicStatus);
-  g.status = static_cast<uint32_t>(status & ~kGscan);
-  g.scan = (status & kGscan) != 0;
+  g.status = static_cast<uint32_t>(status & ~uint64_t{kGscanBit});
+  g.scan = (status & kGscanBit) != 0;
   g.goid = get(Fld::kGGoid);
   g.wait_reason = static_cast<uint8_t>(get(Fld::kGWaitReason));
   g.wait_since = static_cast<int64_t>(get(Fld::kGWaitSince));
@@ -66,6 +65,33 @@ std::vector<RemoteRange> merged_ranges(const std::vector<Goroutine>& gs, uint64_
 }
 
 }  // namespace
+
+const char* status_string(uint32_t s) {
+  switch (s) {
+    case kGidle:
+      return "idle";
+    case kGrunnable:
+      return "runnable";
+    case kGrunning:
+      return "running";
+    case kGsyscall:
+      return "syscall";
+    case kGwaiting:
+      return "waiting";
+    case kGdead:
+      return "dead";
+    case kGcopystack:
+      return "copystack";
+    case kGpreempted:
+      return "preempted";
+    case kGleaked:
+      return "leaked";
+    case kGdeadextra:
+      return "waiting for cgo callback";
+    default:
+      return "???";
+  }
+}
 
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
                                        std::vector<std::string>& problems) {

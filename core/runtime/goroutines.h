@@ -24,6 +24,11 @@ enum GoStatus : uint32_t {
   kGdeadextra = 11,
 };
 
+inline constexpr uint32_t kGscanBit = 0x1000;
+
+// The runtime's own name of a status (gStatusStrings), "???" for values it does not know.
+const char* status_string(uint32_t status);
+
 struct Goroutine {
   RemoteAddr g;
   uint64_t goid = 0;

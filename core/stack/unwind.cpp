@@ -19,10 +19,6 @@ bool SpecialFuncs::is_injected_call(const Func& f) const {
   return std::find(injected.begin(), injected.end(), f.entry) != injected.end();
 }
 
-bool SpecialFuncs::is_wrapper(const GoBinary& /*bin*/, uint8_t func_id) const {
-  return func_id == wrapper_id;
-}
-
 namespace {
 
 UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, const Goroutine& g,

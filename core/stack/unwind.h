@@ -31,7 +31,7 @@ struct UnwoundStack {
 struct SpecialFuncs {
   explicit SpecialFuncs(const GoBinary& bin);
   bool is_injected_call(const Func& f) const;  // sigpanic, asyncPreempt, debugCallV2
-  bool is_wrapper(const GoBinary& bin, uint8_t func_id) const;
+  bool is_wrapper(uint8_t func_id) const { return func_id == wrapper_id; }
   uint8_t wrapper_id = 0;
   std::vector<uint64_t> injected;  // entries
 };
