@@ -15,7 +15,8 @@
 
 namespace ifx {
 
-// Fields, by the runtime's own names. Keep kFieldSpecs (layout.cpp) in the same order.
+// Fields, by the runtime's own names. Keep kFieldSpecs (layout.cpp) in the same order; each
+// area (goroutines, types, heap, blocking objects) adds its entries in its own section.
 enum class Fld : uint8_t {
   kGStackLo,
   kGStackHi,
@@ -56,11 +57,30 @@ enum class Fld : uint8_t {
   kMheapPagesInUse,
   kGcHeapLive,
   kGcHeapMarked,
+
+  // Types and interfaces (pitfalls): add entries here.
+
+  // Heap: arenas, spans, bitmaps (leaks): add entries here.
+
+  // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+
   kCount
 };
 
 // Sizes of runtime types.
-enum class Typ : uint8_t { kG, kM, kP, kCount };
+enum class Typ : uint8_t {
+  kG,
+  kM,
+  kP,
+
+  // Types and interfaces (pitfalls): add entries here.
+
+  // Heap: arenas, spans, bitmaps (leaks): add entries here.
+
+  // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+
+  kCount
+};
 
 // Package-level variables of the runtime.
 enum class Glob : uint8_t {
@@ -75,6 +95,13 @@ enum class Glob : uint8_t {
   kMheap,
   kGcController,
   kWaitReasonStrings,
+
+  // Types and interfaces (pitfalls): add entries here.
+
+  // Heap: arenas, spans, bitmaps (leaks): add entries here.
+
+  // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+
   kCount
 };
 
