@@ -14,7 +14,7 @@ struct FieldAt {
 // "size" became internal/abi.Type "Size_"); name is how reports and tables call it.
 struct FieldSpec {
   std::string_view name;
-  FieldAt at[2];
+  FieldAt at[3];
 };
 
 constexpr FieldSpec kFieldSpecs[] = {
@@ -59,6 +59,70 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime.gcControllerState.heapMarked", {{"runtime.gcControllerState", "heapMarked"}}},
 
     // Types and interfaces (pitfalls): add entries here.
+    {"internal/abi.Type.Size_", {{"runtime._type", "size"}, {"internal/abi.Type", "Size_"}}},
+    {"internal/abi.Type.PtrBytes",
+     {{"runtime._type", "ptrdata"}, {"internal/abi.Type", "PtrBytes"}}},
+    {"internal/abi.Type.Hash", {{"runtime._type", "hash"}, {"internal/abi.Type", "Hash"}}},
+    {"internal/abi.Type.TFlag", {{"runtime._type", "tflag"}, {"internal/abi.Type", "TFlag"}}},
+    {"internal/abi.Type.Kind_", {{"runtime._type", "kind"}, {"internal/abi.Type", "Kind_"}}},
+    {"internal/abi.Type.GCData", {{"runtime._type", "gcdata"}, {"internal/abi.Type", "GCData"}}},
+    {"internal/abi.Type.Str", {{"runtime._type", "str"}, {"internal/abi.Type", "Str"}}},
+    {"internal/abi.Type.PtrToThis",
+     {{"runtime._type", "ptrToThis"}, {"internal/abi.Type", "PtrToThis"}}},
+    {"internal/abi.PtrType.Elem", {{"runtime.ptrtype", "elem"}, {"internal/abi.PtrType", "Elem"}}},
+    {"internal/abi.SliceType.Elem",
+     {{"runtime.slicetype", "elem"}, {"internal/abi.SliceType", "Elem"}}},
+    {"internal/abi.ArrayType.Elem",
+     {{"runtime.arraytype", "elem"}, {"internal/abi.ArrayType", "Elem"}}},
+    {"internal/abi.ArrayType.Len",
+     {{"runtime.arraytype", "len"}, {"internal/abi.ArrayType", "Len"}}},
+    {"internal/abi.ChanType.Elem",
+     {{"runtime.chantype", "elem"}, {"internal/abi.ChanType", "Elem"}}},
+    {"internal/abi.ChanType.Dir", {{"runtime.chantype", "dir"}, {"internal/abi.ChanType", "Dir"}}},
+    {"internal/abi.MapType.Key",
+     {{"runtime.maptype", "key"},
+      {"internal/abi.SwissMapType", "Key"},
+      {"internal/abi.MapType", "Key"}}},
+    {"internal/abi.MapType.Elem",
+     {{"runtime.maptype", "elem"},
+      {"internal/abi.SwissMapType", "Elem"},
+      {"internal/abi.MapType", "Elem"}}},
+    {"internal/abi.StructType.PkgPath",
+     {{"runtime.structtype", "pkgPath"}, {"internal/abi.StructType", "PkgPath"}}},
+    {"internal/abi.StructType.Fields.array",
+     {{"runtime.structtype", "fields.array"}, {"internal/abi.StructType", "Fields.array"}}},
+    {"internal/abi.StructType.Fields.len",
+     {{"runtime.structtype", "fields.len"}, {"internal/abi.StructType", "Fields.len"}}},
+    {"internal/abi.StructField.Name",
+     {{"runtime.structfield", "name"}, {"internal/abi.StructField", "Name"}}},
+    {"internal/abi.StructField.Typ",
+     {{"runtime.structfield", "typ"}, {"internal/abi.StructField", "Typ"}}},
+    {"internal/abi.StructField.Offset",
+     {{"runtime.structfield", "offset"}, {"internal/abi.StructField", "Offset"}}},
+    {"internal/abi.InterfaceType.PkgPath",
+     {{"runtime.interfacetype", "pkgpath"}, {"internal/abi.InterfaceType", "PkgPath"}}},
+    {"internal/abi.InterfaceType.Methods.array",
+     {{"runtime.interfacetype", "mhdr.array"}, {"internal/abi.InterfaceType", "Methods.array"}}},
+    {"internal/abi.InterfaceType.Methods.len",
+     {{"runtime.interfacetype", "mhdr.len"}, {"internal/abi.InterfaceType", "Methods.len"}}},
+    {"internal/abi.Imethod.Name", {{"runtime.imethod", "name"}, {"internal/abi.Imethod", "Name"}}},
+    {"internal/abi.Imethod.Typ", {{"runtime.imethod", "ityp"}, {"internal/abi.Imethod", "Typ"}}},
+    {"internal/abi.FuncType.InCount",
+     {{"runtime.functype", "inCount"}, {"internal/abi.FuncType", "InCount"}}},
+    {"internal/abi.FuncType.OutCount",
+     {{"runtime.functype", "outCount"}, {"internal/abi.FuncType", "OutCount"}}},
+    {"internal/abi.UncommonType.PkgPath",
+     {{"runtime.uncommontype", "pkgpath"}, {"internal/abi.UncommonType", "PkgPath"}}},
+    {"internal/abi.UncommonType.Mcount",
+     {{"runtime.uncommontype", "mcount"}, {"internal/abi.UncommonType", "Mcount"}}},
+    {"internal/abi.UncommonType.Xcount",
+     {{"runtime.uncommontype", "xcount"}, {"internal/abi.UncommonType", "Xcount"}}},
+    {"internal/abi.UncommonType.Moff",
+     {{"runtime.uncommontype", "moff"}, {"internal/abi.UncommonType", "Moff"}}},
+    {"internal/abi.ITab.Inter", {{"runtime.itab", "inter"}, {"internal/abi.ITab", "Inter"}}},
+    {"internal/abi.ITab.Type", {{"runtime.itab", "_type"}, {"internal/abi.ITab", "Type"}}},
+    {"runtime.moduledata.types", {{"runtime.moduledata", "types"}}},
+    {"runtime.moduledata.etypes", {{"runtime.moduledata", "etypes"}}},
 
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
 
@@ -68,13 +132,27 @@ static_assert(std::size(kFieldSpecs) == static_cast<size_t>(Fld::kCount));
 
 // Each runtime type with the names it has had, newest last; the first names it in reports.
 struct TypeSpec {
-  std::string_view names[2];
+  std::string_view names[3];
 };
 
 constexpr TypeSpec kTypeNames[] = {
-    {{"runtime.g"}}, {{"runtime.m"}}, {{"runtime.p"}},
+    {{"runtime.g"}},
+    {{"runtime.m"}},
+    {{"runtime.p"}},
 
     // Types and interfaces (pitfalls): add entries here.
+    {{"internal/abi.Type", "runtime._type"}},
+    {{"internal/abi.PtrType", "runtime.ptrtype"}},
+    {{"internal/abi.SliceType", "runtime.slicetype"}},
+    {{"internal/abi.ArrayType", "runtime.arraytype"}},
+    {{"internal/abi.ChanType", "runtime.chantype"}},
+    {{"internal/abi.MapType", "runtime.maptype", "internal/abi.SwissMapType"}},
+    {{"internal/abi.StructType", "runtime.structtype"}},
+    {{"internal/abi.StructField", "runtime.structfield"}},
+    {{"internal/abi.InterfaceType", "runtime.interfacetype"}},
+    {{"internal/abi.Imethod", "runtime.imethod"}},
+    {{"internal/abi.FuncType", "runtime.functype"}},
+    {{"internal/abi.UncommonType", "runtime.uncommontype"}},
 
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
 

@@ -59,6 +59,43 @@ enum class Fld : uint8_t {
   kGcHeapMarked,
 
   // Types and interfaces (pitfalls): add entries here.
+  kTypeSize,
+  kTypePtrBytes,
+  kTypeHash,
+  kTypeTFlag,
+  kTypeKind,
+  kTypeGCData,
+  kTypeStr,
+  kTypePtrToThis,
+  kPtrTypeElem,
+  kSliceTypeElem,
+  kArrayTypeElem,
+  kArrayTypeLen,
+  kChanTypeElem,
+  kChanTypeDir,
+  kMapTypeKey,
+  kMapTypeElem,
+  kStructTypePkgPath,
+  kStructTypeFields,
+  kStructTypeFieldsLen,
+  kStructFieldName,
+  kStructFieldTyp,
+  kStructFieldOffset,
+  kInterfaceTypePkgPath,
+  kInterfaceTypeMethods,
+  kInterfaceTypeMethodsLen,
+  kImethodName,
+  kImethodTyp,
+  kFuncTypeInCount,
+  kFuncTypeOutCount,
+  kUncommonTypePkgPath,
+  kUncommonTypeMcount,
+  kUncommonTypeXcount,
+  kUncommonTypeMoff,
+  kItabInter,
+  kItabType,
+  kModuledataTypes,
+  kModuledataEtypes,
 
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
 
@@ -74,6 +111,18 @@ enum class Typ : uint8_t {
   kP,
 
   // Types and interfaces (pitfalls): add entries here.
+  kType,
+  kPtrType,
+  kSliceType,
+  kArrayType,
+  kChanType,
+  kMapType,
+  kStructType,
+  kStructField,
+  kInterfaceType,
+  kImethod,
+  kFuncType,
+  kUncommonType,
 
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
 

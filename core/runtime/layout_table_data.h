@@ -16,8 +16,8 @@ struct LayoutTableEntry {
 struct LayoutTable {
   int major;
   int minor;
-  std::string_view version;  // the toolchain the table was taken from
-  LayoutTableEntry entries[64];
+  std::string_view version;       // the toolchain the table was taken from
+  LayoutTableEntry entries[256];  // every area appends its entries
 };
 
 extern const LayoutTable kLayoutTables[];
