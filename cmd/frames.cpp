@@ -8,6 +8,7 @@
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/analysis/goroutine_frames.h"
+#include "core/analysis/native_frames.h"
 #include "formats/format.h"
 #include "formats/goroutines.h"
 
@@ -20,6 +21,8 @@ struct FramesCmdOptions {
   bool no_group = false;
   bool system = false;
   bool stats = false;
+  bool native = false;
+  NativeOptions native_opts;
   std::vector<std::string> states;
   std::vector<std::string> wait_reasons;
   std::string func_regex;
@@ -81,11 +84,13 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   }
   Session s = open_session(o.target, kind, o.target_opts);
   GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
+  if (o.native) capture_native_memory(*s.runtime, o.native_opts);
   formats::FramesStyle style;
   style.group = !o.no_group;
   profile_context(s, style);
   s.target->release();
   report::Goroutines report = build_goroutines(*s.runtime, snap, o.frames);
+  if (o.native) add_native_frames(*s.runtime, snap, o.native_opts, report);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
   std::erase_if(report.goroutines,
@@ -131,6 +136,11 @@ void register_frames(CLI::App& app, Action& action) {
                   "Show N instructions before and after each goroutine's pc (text, json)")
       ->expected(0, 1)
       ->default_str("4");
+  sub->add_flag("--native", o->native,
+                "Also the C frames of goroutines in cgo calls, and threads running C code "
+                "(libunwind)");
+  sub->add_option("--max-native-frames", o->native_opts.max_frames,
+                  "Native frames per thread with --native (default 256)");
   sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");
   add_target_options(*sub, o->target_opts);
   sub->add_option("target", o->target, "A pid or a core file")->required();

@@ -4,6 +4,7 @@
 
 #include "formats/escape.h"
 #include "formats/goroutines.h"
+#include "formats/goroutines_native.h"
 
 namespace ifx::formats {
 namespace {
@@ -105,6 +106,7 @@ std::string render_goroutines_go(const report::Goroutines& gs) {
       out += '\n';
     }
   }
+  out += render_native_go(gs);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // JSON form of `frames` (schema in ifxray-frames(1)).
 #include "formats/goroutines.h"
+#include "formats/goroutines_native.h"
 #include "formats/json_writer.h"
 
 namespace ifx::formats {
@@ -54,9 +55,14 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
       }
       w.end_array();
     }
+    if (g.native) {
+      w.key("native");
+      write_native_json(w, *g.native);
+    }
     w.field("truncated", g.truncated).field("error", g.error).end_object();
   }
   w.end_array();
+  write_native_threads_json(w, gs);
   w.key("warnings").begin_array();
   for (const auto& warning : gs.warnings) w.value(warning);
   w.end_array().end_object();

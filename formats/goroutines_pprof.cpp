@@ -58,18 +58,10 @@ enum : uint32_t {
   kFunctionFilename = 4,
 };
 
-bool is_hidden_runtime(std::string_view name) {
-  constexpr std::string_view kRuntime = "runtime.";
-  if (name.find('.') == std::string_view::npos) return true;
-  if (!name.starts_with(kRuntime)) return false;
-  char c = name.size() > kRuntime.size() ? name[kRuntime.size()] : '\0';
-  return c < 'A' || c > 'Z';
-}
-
-// A wrapper the runtime leaves out of profiles (elideWrapperCalling): the report marks it hidden
-// and, unlike the runtime's own hidden functions, it is not a runtime function.
+// A wrapper the runtime leaves out of profiles (elideWrapperCalling), runtime ones included
+// (Go 1.19 counts runtime.deferCallSave and runOpenDeferFrame as wrappers).
 bool elided_wrapper(const report::Frame& f) {
-  return !f.shown && !is_hidden_runtime(f.function);
+  return f.elided_wrapper;
 }
 
 class ProfileBuilder {

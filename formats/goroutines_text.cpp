@@ -7,12 +7,14 @@
 
 #include "formats/escape.h"
 #include "formats/goroutines.h"
+#include "formats/goroutines_native.h"
 
 namespace ifx::formats {
 namespace {
 
 std::string stack_key(const report::Goroutine& g) {
   std::string key = g.header_state + (g.locked_to_thread ? "|locked" : "") + "|" + g.error;
+  if (g.native) key += fmt::format("|native on {}", g.thread.value_or(0));  // one per thread
   for (const auto& f : g.frames) key += fmt::format("|{}:{}:{}", f.function, f.file, f.line);
   if (g.created_by) key += fmt::format("|{}:{}", g.created_by->function, g.created_by->line);
   return key;
@@ -44,6 +46,11 @@ void append_group(std::string& out, const std::vector<const report::Goroutine*>&
   }
   if (!g.error.empty())
     out += fmt::format("    (stack incomplete: {})\n", escape_terminal(g.error));
+  if (g.native) {
+    out += g.thread ? fmt::format("    native frames on thread {}:\n", *g.thread)
+                    : std::string("    native frames:\n");
+    append_native_text(out, *g.native, "      ");
+  }
   if (!g.disasm.empty()) {
     out += "    instructions:\n";
     for (const auto& i : g.disasm) {
@@ -76,6 +83,7 @@ std::string render_goroutines_text(const report::Goroutines& gs, const FramesSty
   std::string out = fmt::format("{} goroutines in {} group{} ({})\n\n", gs.goroutines.size(),
                                 groups.size(), groups.size() == 1 ? "" : "s", gs.go_version);
   for (const auto& group : groups) append_group(out, group);
+  out += render_native_threads_text(gs);
   for (const auto& w : gs.warnings) out += fmt::format("warning: {}\n", escape_terminal(w));
   return out;
 }

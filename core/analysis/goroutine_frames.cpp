@@ -18,11 +18,15 @@ bool is_exported_runtime(std::string_view name) {
          name[kPrefix.size()] >= 'A' && name[kPrefix.size()] <= 'Z';
 }
 
+// runtime.elideWrapperCalling: a wrapper is left out unless it called a panic.
+bool elides_wrapper(bool wrapper, std::string_view callee) {
+  return wrapper && callee != "runtime.gopanic" && callee != "runtime.sigpanic" &&
+         callee != "runtime.panicwrap";
+}
+
 // runtime.showfuncinfo at the default GOTRACEBACK level.
 bool shows_frame(std::string_view name, bool wrapper, bool first, std::string_view callee) {
-  bool callee_panics =
-      callee == "runtime.gopanic" || callee == "runtime.sigpanic" || callee == "runtime.panicwrap";
-  if (wrapper && !callee_panics) return false;
+  if (elides_wrapper(wrapper, callee)) return false;
   if (name == "runtime.runFinalizers" || name == "runtime.runCleanups") return true;
   if (name == "runtime.gopanic" && !first) return true;
   return name.find('.') != std::string_view::npos &&
@@ -80,7 +84,9 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
       f.inlined = sf.inlined;
       f.physical_index = static_cast<uint32_t>(i);
       if (!sf.inlined) f.args = frame_args(rt, cache, pf);
-      f.shown = shows_frame(sf.function, special.is_wrapper(sf.func_id), false, callee);
+      bool wrapper = special.is_wrapper(sf.func_id);
+      f.shown = shows_frame(sf.function, wrapper, false, callee);
+      f.elided_wrapper = elides_wrapper(wrapper, callee);
       callee = sf.function;
       out.push_back(std::move(f));
     }

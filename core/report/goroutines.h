@@ -18,6 +18,7 @@ struct Frame {
   int32_t frame_size = 0;
   bool inlined = false;
   bool shown = true;  // printed by the runtime's own traceback (runtime frames are hidden)
+  bool elided_wrapper = false;  // a wrapper the runtime leaves out of tracebacks and profiles
   uint32_t physical_index = 0;  // which physical frame this source frame belongs to
   std::string args;             // the runtime's rendering of the arguments (physical frames)
 };
@@ -41,6 +42,33 @@ struct CreatedBy {
   bool shown = true;
 };
 
+// A native (C) frame from libunwind; inlined calls are expanded as for Go frames.
+struct NativeFrame {
+  std::string function;  // empty: unknown
+  bool inlined = false;  // inlined into the next frame
+  std::string module;    // file of the module holding pc; empty: none
+  uint64_t pc = 0;
+  uint64_t sp = 0;
+  uint64_t offset = 0;  // pc - start of the physical function, when has_offset
+  bool has_offset = false;
+};
+
+// Native frames of one thread, innermost first, down to where Go code takes over.
+struct NativeStack {
+  std::vector<NativeFrame> frames;
+  std::string reached_go;  // the Go function where native unwinding handed over, if it did
+  std::string error;       // why unwinding stopped early
+  bool truncated = false;
+};
+
+// A thread that runs C code and no goroutine: created by C, or an M of the runtime in C.
+struct NativeThread {
+  int tid = 0;
+  std::string name;
+  bool runtime_thread = false;  // an M of the Go runtime (else created by C code)
+  NativeStack stack;
+};
+
 struct Goroutine {
   uint64_t goid = 0;
   std::string status;        // "waiting", "runnable", ...
@@ -58,6 +86,8 @@ struct Goroutine {
   bool truncated = false;
   std::string error;                // why the stack could not be fully read
   std::vector<Instruction> disasm;  // with --disasm: around the innermost frame's pc
+  // With --native, for a goroutine in a cgo call: the C frames its thread runs.
+  std::optional<NativeStack> native;
 };
 
 struct Goroutines {
@@ -66,6 +96,8 @@ struct Goroutines {
   bool include_system = false;  // --system: the go format prints runtime goroutines too
   std::vector<Goroutine> goroutines;
   std::vector<std::string> warnings;
+  bool native = false;                       // --native: native frames were looked for
+  std::vector<NativeThread> native_threads;  // threads in C code running no goroutine
 };
 
 }  // namespace ifx::report

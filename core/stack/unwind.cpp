@@ -60,7 +60,9 @@ UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, 
       out.error = fmt::format("no SP delta for {} at {:#x}", name, pc);
       return out;
     }
-    if ((f->flag & kFuncFlagSPWrite) != 0 && depth > 0) {
+    // cgocallback writes SP but keeps a frame to unwind through on both stacks (as the runtime
+    // exempts it in its unwinder).
+    if ((f->flag & kFuncFlagSPWrite) != 0 && depth > 0 && name != "runtime.cgocallback") {
       out.error = fmt::format("{} writes SP; cannot unwind past it", name);
       return out;
     }

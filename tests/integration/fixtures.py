@@ -44,6 +44,11 @@ TOOLCHAIN_SPECS = [
     ("go1.27", ["go"], {"GOTOOLCHAIN": "go1.27.3"}, "go1.27.3"),
 ]
 
+# Build environment of particular fixtures (part of their stamp): cgo needs the C toolchain.
+FIXTURE_ENV = {
+    "cgo": {"CGO_ENABLED": "1"},
+}
+
 # Environment that changes what `go build` produces; part of the stamp.
 BUILD_ENV_KEYS = ["CGO_ENABLED", "CC", "CGO_CFLAGS", "CGO_LDFLAGS", "GOAMD64",
                   "GOEXPERIMENT", "GOOS", "GOARCH"]
@@ -153,8 +158,11 @@ def source_hash(fixture):
 def _stamp(tc, variant, fixture):
     h = hashlib.sha256()
     env = {k: os.environ.get(k, "") for k in BUILD_ENV_KEYS}
-    for part in (RECIPE, tc.version, str(tc.goroot), json.dumps(VARIANTS[variant]),
-                 json.dumps(env, sort_keys=True), source_hash(fixture)):
+    parts = [RECIPE, tc.version, str(tc.goroot), json.dumps(VARIANTS[variant]),
+             json.dumps(env, sort_keys=True), source_hash(fixture)]
+    if fixture in FIXTURE_ENV:
+        parts.append(json.dumps(FIXTURE_ENV[fixture], sort_keys=True))
+    for part in parts:
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 
@@ -198,6 +206,7 @@ def _build_one(tc, variant, fixture):
         "GOPROXY": "off",
         "GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "",
         "GOMODCACHE": str(cache_dir() / "gomodcache" / tag),
+        **FIXTURE_ENV.get(fixture, {}),
     }
     if (FIXTURES_SRC / fixture / "proxy").is_dir():
         extra["GOPROXY"] = (cache_dir() / "goproxy" / tag).as_uri()

@@ -6,8 +6,13 @@ recursion 300 frames deep). For every toolchain x variant, on the live process, 
 gcore of it and on gdb's gcore of it, every goroutine the runtime printed must be printed by ifxray byte for byte:
 header (status, wait reason, locked to thread), every frame with its arguments, file:line and
 +offset, the elision marks, and the created-by lines. Goroutines running at the runtime's dump
-are excluded (their stacks moved on); nothing else.
+are excluded (their stacks moved on), and so is the zoo's busy-looping goroutine (facts.json
+busy_goid), which is never parked: for it ifxray must say running (or runnable, if the scheduler
+had just preempted it) with the same functions, innermost first, as the runtime printed.
+The zoo also parks goroutines inside deferred calls (after a return and while panicking) and in
+methods of a generic type.
 """
+import json
 import os
 import re
 import subprocess
@@ -35,10 +40,22 @@ def frames_go(target):
     return parse(out)
 
 
-def compare(report, case, runtime, ours):
+def functions(block):
+    """Function names of a traceback block, innermost first (created-by line excluded)."""
+    lines = block.splitlines()[1:]
+    return [ln.rsplit("(", 1)[0] for ln in lines
+            if ln and not ln.startswith("\t") and not ln.startswith("created by")
+            and "(" in ln]
+
+
+def compare(report, case, runtime, ours, busy):
     checked = 0
+    got = ours.get(busy)
+    report.check(got is not None and got[0] in ("running", "runnable")
+                 and functions(got[1]) == functions(runtime[busy][1]), f"busy:{case}",
+                 f"  runtime:\n{runtime[busy][1]}\n  ifxray:\n{got[1] if got else '(missing)'}")
     for goid, (state, block) in runtime.items():
-        if state.startswith("running"):
+        if state.startswith("running") or goid == busy:
             continue
         checked += 1
         got = ours.get(goid)
@@ -69,22 +86,24 @@ def main():
             try:
                 with fixtures.run_fixture(fixtures.exe_path(tc, variant, "zoo")) as fx:
                     runtime = parse((fx.outdir / "stack.txt").read_text())
-                    compare(report, f"live:{case}", runtime, frames_go(fx.pid))
+                    busy = json.loads((fx.outdir / "facts.json").read_text())["busy_goid"]
+                    compare(report, f"live:{case}", runtime, frames_go(fx.pid), busy)
                     with tempfile.TemporaryDirectory(dir=scratch()) as tmp:
                         core = os.path.join(tmp, "core")
                         rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
                         if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
-                            compare(report, f"core:{case}", runtime, frames_go(core))
+                            compare(report, f"core:{case}", runtime, frames_go(core), busy)
                         os.unlink(core)
                         gdb = subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-ex",
                                               f"gcore {core}"], capture_output=True, text=True,
                                              timeout=300)
                         if report.check(os.path.exists(core), f"gdb-gcore:{case}",
                                         f"  gdb: {gdb.stderr[-500:]}"):
-                            compare(report, f"gdb-core:{case}", runtime, frames_go(core))
+                            compare(report, f"gdb-core:{case}", runtime, frames_go(core), busy)
             except (fixtures.FixtureError, OSError) as e:
                 report.error(f"run:{case}", e)
     report.finish()
 
 
-main()
+if __name__ == "__main__":
+    main()

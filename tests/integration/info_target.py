@@ -68,7 +68,12 @@ def main():
                     report.check("stats pause_ms=" in err, f"stats:{case}", f"  stderr: {err!r}")
                     with tempfile.TemporaryDirectory() as tmp:
                         core = os.path.join(tmp, "core")
-                        rc, _, gerr = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
+                        for _attempt in range(3):  # as above: the core's threads, stable
+                            before = tids(fx.pid)
+                            rc, _, gerr = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
+                            after = tids(fx.pid)
+                            if rc != 0 or before == after:
+                                break
                         if not report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {gerr}"):
                             continue
                         doc, _ = info(core)

@@ -31,12 +31,16 @@ TEST_CASE("runtime frames stay, goexit and elided wrappers go") {
   g.frames = {frame("runtime.gopark", 0, false, false),
               frame("runtime.chanrecv1", 1, false, false),
               frame("main.(*T).M", 2),
-              frame("main.T.M", 3, false, false),  // a hidden wrapper
-              frame("main.main.func1", 4),
-              frame("runtime.goexit", 5, false, false)};
+              frame("main.T.M", 3, false, false),                 // a hidden wrapper
+              frame("runtime.deferCallSave", 4, false, false),    // a wrapper in Go 1.19
+              frame("_cgoexp_0123_goCallback", 5, false, false),  // hidden, not a wrapper
+              frame("main.main.func1", 6),
+              frame("runtime.goexit", 7, false, false)};
+  g.frames[3].elided_wrapper = true;
+  g.frames[4].elided_wrapper = true;
   CHECK(names(ifx::formats::profile_stack(g, 0)) ==
         std::vector<std::string>{"runtime.gopark", "runtime.chanrecv1", "main.(*T).M",
-                                 "main.main.func1"});
+                                 "_cgoexp_0123_goCallback", "main.main.func1"});
 }
 
 TEST_CASE("the depth limit counts goexit and keeps the inlining callers at the cut") {

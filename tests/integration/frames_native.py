@@ -1,0 +1,163 @@
+"""`ifxray frames --native` against gdb's `thread apply all bt`, and the cgo fixture's Go part
+against the runtime's own traceback.
+
+The cgo fixture (every toolchain x variant) has a goroutine sleeping in C (c_sleep_forever ->
+c_nap -> nanosleep, in a cgo call), a pthread created by C (c_thread_main -> c_thread_loop ->
+c_nap -> nanosleep) and a goroutine parked in Go called back from C. For the live process, for
+ifxray's gcore of it and (plain builds, and go1.26's PIE) for gdb's gcore of it:
+
+  native   every thread ifxray unwinds natively: gdb on the same process or core shows the same
+           functions, innermost first, at the same pcs (where gdb prints one) for ifxray's frames;
+           a C-only thread must end where gdb's ends; a goroutine's thread must hand over to Go
+           where gdb's next frame is (same function when gdb names it)
+  threads  the goroutine in C has its thread's native frames (its tid as the fixture recorded
+           it, c_nap then c_sleep_forever under libc's nanosleep); the C thread is listed as a
+           thread running no goroutine, not a Go runtime thread, with c_thread_loop in it
+  go       `--format go --native` starts with exactly `--format go`; that Go part equals the
+           runtime's runtime.Stack(all) for every goroutine not running at the dump (the callback
+           goroutine unwinds through runtime.cgocallback as the runtime does)
+
+Stripped builds have no names for the fixture's C functions: gdb prints "??", ifxray no name,
+and the pcs must agree.
+"""
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+import fixtures
+from frames_go import parse as parse_go, scratch
+
+THREAD = re.compile(r'^Thread \d+ \(.*?\(LWP (\d+)\)')
+FRAME = re.compile(r'^#(\d+)\s+(?:(0x[0-9a-f]+) in )?(\S+) \(')
+GDB_CORE_CASES = {("go1.19", "plain"), ("go1.26", "plain"), ("go1.26", "pie"),
+                  ("go1.27", "plain")}
+
+
+def gdb_threads(args):
+    """{tid: [(pc or None, function)]} from gdb's `thread apply all bt`."""
+    p = subprocess.run(["gdb", "-batch", "-nx", *args, "-ex", "thread apply all bt"],
+                       capture_output=True, text=True, timeout=300)
+    out, tid = {}, None
+    for line in p.stdout.splitlines():
+        m = THREAD.match(line)
+        if m:
+            tid = int(m.group(1))
+            out[tid] = []
+            continue
+        m = FRAME.match(line)
+        if m and tid is not None:
+            out[tid].append((int(m.group(2), 16) if m.group(2) else None, m.group(3)))
+    if not out:
+        raise fixtures.FixtureError(f"gdb {' '.join(args)} listed no threads: {p.stderr[-400:]}")
+    return out
+
+
+def native_of(doc):
+    """{tid: (native stack, goroutine id or None, runtime_thread)} from ifxray's JSON."""
+    out = {}
+    for g in doc["goroutines"]:
+        if g.get("native") is not None and g["thread"] is not None:
+            out[g["thread"]] = (g["native"], g["id"], True)
+    for t in doc["native_threads"]:
+        out[t["tid"]] = (t["native"], None, t["runtime_thread"])
+    return out
+
+
+def physical(stack):
+    """[(pc, function or '??')] of the physical frames; inlined frames come first, like gdb's."""
+    return [(None if f["inlined"] else int(f["pc"], 16), f["function"] or "??")
+            for f in stack["frames"]]
+
+
+def check_native(report, case, gdb, ours, facts, core):
+    for tid, (stack, goid, _) in ours.items():
+        want = gdb.get(tid)
+        got = physical(stack)
+        if not report.check(want is not None, f"thread:{case}:{tid}", "  gdb has no such thread"):
+            continue
+        n = len(got)
+        same = len(want) >= n and all(
+            fn == wfn and (pc is None or wpc is None or pc == wpc)
+            for (pc, fn), (wpc, wfn) in zip(got, want))
+        detail = f"  gdb:    {want}\n  ifxray: {got}\n  end: {stack['reached_go']!r} {stack['error']!r}"
+        report.check(same and n > 0, f"frames:{case}:{tid}", detail)
+        if stack["reached_go"]:
+            nxt = want[n] if len(want) > n else None
+            report.check(nxt is not None and nxt[1] in (stack["reached_go"], "??"),
+                         f"handover:{case}:{tid}", detail)
+        else:
+            report.check(len(want) == n and not stack["error"], f"end:{case}:{tid}", detail)
+    sleeper = ours.get(facts["sleeper_tid"])
+    names = [f for _, f in physical(sleeper[0])] if sleeper else []
+    c_names = ["c_nap", "c_sleep_forever"] if "stripped" not in case else ["??", "??"]
+    report.check(sleeper is not None and sleeper[1] == facts["sleeper_goid"]
+                 and names[-2:] == c_names and "nanosleep" in " ".join(names)
+                 and sleeper[0]["reached_go"] in ("runtime.asmcgocall", ""),
+                 f"sleeper:{case}", f"  {sleeper}")
+    cthread = ours.get(facts["c_thread_tid"])
+    report.check(cthread is not None and cthread[1] is None and not cthread[2]
+                 and (c_names[0] if "stripped" in case else "c_thread_loop")
+                 in [f for _, f in physical(cthread[0])], f"c-thread:{case}", f"  {cthread}")
+
+
+def frames(args, target):
+    rc, out, err = fixtures.run_ifxray(["frames", *args, target])
+    if rc != 0:
+        raise fixtures.FixtureError(f"ifxray frames {args} {target} exited {rc}: {err.strip()}")
+    return out
+
+
+def check_target(report, case, target, gdb_args, runtime, facts, core):
+    doc = json.loads(frames(["--native", "--format", "json"], target))
+    check_native(report, case, gdb_threads(gdb_args), native_of(doc), facts, core)
+    plain = frames(["--format", "go"], target)
+    native = frames(["--format", "go", "--native"], target)
+    report.check(native.startswith(plain) and "native thread" in native[len(plain):],
+                 f"go-prefix:{case}", "  --native changed the Go part of --format go")
+    ours = parse_go(plain)
+    checked = 0
+    for goid, (state, block) in runtime.items():
+        if state.startswith("running"):
+            continue
+        checked += 1
+        got = ours.get(goid)
+        report.check(got is not None and got[1] == block, f"go:{case}:{goid}",
+                     f"  runtime:\n{block}\n  ifxray:\n{got[1] if got else '(missing)'}")
+    report.check(checked >= 2, f"go-coverage:{case}", f"  only {checked} goroutines compared")
+
+
+def main():
+    tcs = fixtures.setup("frames_native")
+    report = fixtures.Report("frames_native")
+    for tc in tcs:
+        for variant in fixtures.VARIANTS:
+            case = f"{tc.name}/{variant}"
+            exe = fixtures.exe_path(tc, variant, "cgo")
+            try:
+                with fixtures.run_fixture(exe) as fx:
+                    runtime = parse_go((fx.outdir / "stack.txt").read_text())
+                    facts = json.loads((fx.outdir / "facts.json").read_text())
+                    check_target(report, f"live:{case}", fx.pid, ["-p", str(fx.pid)], runtime,
+                                 facts, False)
+                    with tempfile.TemporaryDirectory(dir=scratch()) as tmp:
+                        core = os.path.join(tmp, "core")
+                        rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
+                        if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
+                            check_target(report, f"core:{case}", core, [str(exe), core],
+                                         runtime, facts, True)
+                        os.unlink(core)
+                        if (tc.name, variant) in GDB_CORE_CASES:
+                            subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-nx", "-ex",
+                                            f"gcore {core}"], capture_output=True, timeout=300)
+                            if report.check(os.path.exists(core), f"gdb-gcore:{case}"):
+                                check_target(report, f"gdb-core:{case}", core, [str(exe), core],
+                                             runtime, facts, True)
+            except (fixtures.FixtureError, OSError, ValueError, KeyError) as e:
+                report.error(f"run:{case}", e)
+    report.finish()
+
+
+if __name__ == "__main__":
+    main()
