@@ -32,17 +32,24 @@ NativeModules::NativeModules(
     const std::vector<Mapping>& mappings, const std::string& exe_path,
     const std::string& exe_override,
     const std::function<size_t(uint64_t, std::span<uint8_t>)>& header_bytes) {
+  // Every mapped file is a candidate: cores from gdb leave code out, and the ranges a core only
+  // names (NT_FILE) come without their execute permission. Files that are not ELF are skipped
+  // quietly unless they were mapped executable.
   std::vector<std::string> paths;
+  std::set<std::string> executable;
   for (const auto& m : mappings) {
-    if (m.perms.find('x') == std::string::npos) continue;
-    if (m.path.ends_with(" (deleted)")) {
-      problems_.push_back(
-          fmt::format("{}: deleted since it was mapped; native frames in it are "
-                      "neither unwound nor named",
-                      m.path));
+    bool exec = m.perms.find('x') != std::string::npos;
+    if (exec && m.path.ends_with(" (deleted)")) {
+      if (executable.insert(m.path).second) {
+        problems_.push_back(
+            fmt::format("{}: deleted since it was mapped; native frames in it "
+                        "are neither unwound nor named",
+                        m.path));
+      }
       continue;
     }
     if (!is_module_path(m.path)) continue;
+    if (exec) executable.insert(m.path);
     if (std::find(paths.begin(), paths.end(), m.path) == paths.end()) paths.push_back(m.path);
   }
   for (const auto& path : paths) {
@@ -57,12 +64,15 @@ NativeModules::NativeModules(
     try {
       elf = ElfFile::open(file);
     } catch (const Error& e) {
-      problems_.push_back(
-          fmt::format("{}: missing or unreadable ({}); native frames in it are "
-                      "neither unwound nor named",
-                      file, e.what()));
+      if (executable.count(path) != 0) {
+        problems_.push_back(
+            fmt::format("{}: missing or unreadable ({}); native frames in it are "
+                        "neither unwound nor named",
+                        file, e.what()));
+      }
       continue;
     }
+    if (elf->type() != ET_DYN && elf->type() != ET_EXEC) continue;
     uint64_t bias = 0;
     if (elf->type() == ET_DYN) {
       if (first == nullptr) {

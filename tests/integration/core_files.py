@@ -14,6 +14,10 @@ ifxray case failing only that is run again, up to 3 times); "goroutines"
 equals runtime.NumGoroutine() where the fixture recorded it (goroutines.txt); "pid" and
 "exe_path" are the process's; no warning about the executable.
 
+For the cgo fixture's kernel cores also `frames --native` against gdb's backtraces of the core
+(every thread ifxray unwinds natively: gdb's functions at gdb's pcs; the thread only C knows is
+among them).
+
 Bad cores (one fixture): a file that is not a core (exit 3), a kernel core cut in half (exit 0,
 a warning naming the missing ranges), a gdb core cut in half (its notes are at the end: exit 3,
 "truncated"), another build given with --exe (exit 6; with --force exit 0 and a warning), an
@@ -41,6 +45,7 @@ import time
 from pathlib import Path
 
 import fixtures as F
+import frames_native
 
 CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
 GDB_FIXTURE = "ticker"
@@ -231,6 +236,30 @@ def check_core(case, core, live, exe):
     return out
 
 
+def check_native(case, core, exe):
+    """[(ok, case name, detail)]: `frames --native` on a kernel core of the cgo fixture against
+    gdb's backtraces of the same core: every thread ifxray unwinds natively has gdb's functions
+    at gdb's pcs, and the thread that only C knows is among them with its C functions."""
+    rc, out, err = F.run_ifxray(["frames", "--native", "--format", "json", core])
+    if rc != 0:
+        return [(False, f"native: {case}", f"  ifxray frames --native exited {rc}: {err[:300]}")]
+    ours = frames_native.native_of(json.loads(out))
+    gdb = frames_native.gdb_threads([str(exe), str(core)])
+    results = []
+    for tid, (stack, _, _) in ours.items():
+        got = frames_native.physical(stack)
+        want = gdb.get(tid, [])
+        same = len(want) >= len(got) > 0 and all(
+            fn == wfn and (pc is None or wpc is None or pc == wpc)
+            for (pc, fn), (wpc, wfn) in zip(got, want))
+        results.append((same, f"native {tid}: {case}", f"  gdb:    {want}\n  ifxray: {got}"))
+    loop = "??" if "stripped" in case else "c_thread_loop"
+    results.append((any(not rt and loop in [f for _, f in frames_native.physical(st)]
+                        for st, _, rt in ours.values()), f"native C thread: {case}",
+                    f"  no thread running no goroutine with {loop}: {ours}"))
+    return results
+
+
 def run_case(rep, kind, case, exe, cores):
     """Make one core and check it. Threads listed from /proc can miss one the runtime starts
     before a kernel or ifxray core is taken: when only that comparison fails, the case is run
@@ -240,6 +269,8 @@ def run_case(rep, kind, case, exe, cores):
         core, live = MAKERS[kind](exe, cores)
         try:
             results = check_core(case, core, live, exe)
+            if kind == "kernel" and exe.name == "cgo":
+                results += check_native(case, core, exe)
         finally:
             core.unlink()
         failed = [name for ok, name, _ in results if not ok]

@@ -122,7 +122,10 @@ def show(stack):
 def compare(report, case, want, got, key_names):
     want, want_out = without_main(want, key_names)
     got, got_out = without_main(got, key_names)
-    report.check(want_out == len(EXCLUDED) and got_out == len(EXCLUDED), f"excluded:{case}",
+    # The busy goroutine has no frames, so no sample, when its thread was caught in the runtime's
+    # signal handler (see frames_go.py).
+    report.check(want_out == len(EXCLUDED) and got_out in (len(EXCLUDED), len(EXCLUDED) - 1),
+                 f"excluded:{case}",
                  f"  goroutines with {EXCLUDED}: runtime {want_out}, ifxray {got_out}; "
                  f"want {len(EXCLUDED)}")
     missing, extra = want - got, got - want
@@ -153,7 +156,8 @@ def check_target(report, case, tc, target, runtime_raw, runtime_traces, runtime_
             parse_traces(tc.tool("pprof", "-traces", prof)),
             lambda s: [n.removesuffix(" (inline)") for n in s])
     m = TOTAL.search(tc.tool("pprof", "-top", prof))
-    report.check(m is not None and int(m.group(2)) == runtime_total, f"top:{case}",
+    report.check(m is not None and int(m.group(2)) in (runtime_total, runtime_total - 1),
+                 f"top:{case}",
                  f"  pprof -top total: {m.group(2) if m else '(none)'}, runtime {runtime_total}")
     folded_path = os.path.join(tmp, "folded")
     ifxray_to_file(["frames", "--format", "folded", target], folded_path)
