@@ -132,6 +132,8 @@ void add_disasm(GoRuntime& rt, size_t window, report::Goroutine& r) {
     report::Instruction out{ins.address + rt.bias(), ins.bytes, ins.text, "", 0, ins.address == pc};
     out.file = tab.file(*f, ins.address);
     out.line = tab.line(*f, ins.address);
+    // The padding after a function's last instruction has no line: it is not the function's.
+    if (out.line < 0 && ins.address > pc) break;
     r.disasm.push_back(std::move(out));
   }
 }

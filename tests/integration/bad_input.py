@@ -861,7 +861,7 @@ def main():
     try:
         built = F.build_all()
         targets = [Target(tc, v, fx, built[(tc.name, v, fx)])
-                   for tc in F.toolchains() for v in F.VARIANTS for fx in F.fixture_names()
+                   for tc in F.toolchains() for v in F.VARIANTS for fx in F.go_fixture_names()
                    if args.only in f"{tc.name}/{v}/{fx}"]
         if not targets:
             raise F.FixtureError(f"no binary matches --only {args.only!r}")
@@ -899,7 +899,7 @@ def run_all(args, report, runner, targets, t0):
                              case in TEXT_GROUPS))
         # Random mutants: one stream per binary, so --only reproduces the same mutants.
         rng = random.Random(f"{args.seed}/{t.name}")
-        for i in range(-(-args.mutants // len(F.fixture_names()))):
+        for i in range(-(-args.mutants // len(F.go_fixture_names()))):
             mut = random_mutation(t, rng)
             mut.what = f"random #{i} (seed {args.seed}): {mut.what}"
             # A cut alone must be called truncated; a cut on top of other damage may be

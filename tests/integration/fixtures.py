@@ -131,6 +131,17 @@ def fixture_names():
     return names
 
 
+# Fixtures linked with C code (externally linked by the C toolchain): C functions in .text
+# before runtime.text, CFI for C code that pclntab does not describe, and stripped builds laid
+# out differently from plain ones. The oracles of the pure-Go ELF and pclntab tests assume none
+# of that; those tests iterate go_fixture_names().
+CGO_FIXTURES = {"cgo"}
+
+
+def go_fixture_names():
+    return [n for n in fixture_names() if n not in CGO_FIXTURES]
+
+
 def cache_dir():
     d = os.environ.get("IFXRAY_FIXTURE_CACHE")
     if not d:

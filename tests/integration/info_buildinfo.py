@@ -77,7 +77,7 @@ def main():
     rep = F.Report("info_buildinfo")
     tcs = F.setup(rep.name)
     json_tc = next(t for t in tcs if t.name == "go1.26")
-    for fx in F.fixture_names():
+    for fx in F.go_fixture_names():
         for tc in tcs:
             for variant in F.VARIANTS:
                 exe = os.path.realpath(F.exe_path(tc, variant, fx))

@@ -314,11 +314,12 @@ def sample(items, n, key=str):
 
 
 def run_matrix(name, check_binary):
-    """Run check_binary(report, Binary) over every fixture x toolchain x variant, then finish."""
+    """Run check_binary(report, Binary) over every pure-Go fixture x toolchain x variant, then
+    finish."""
     import fixtures as F  # pylint: disable=import-outside-toplevel
     rep = F.Report(name)
     tcs = F.setup(rep.name)
-    for fx in F.fixture_names():
+    for fx in F.go_fixture_names():
         for tc in tcs:
             for variant in F.VARIANTS:
                 try:
