@@ -6,7 +6,10 @@
 #include <elfutils/libdw.h>
 #include <unistd.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace ifx {
@@ -29,6 +32,16 @@ const char* die_name(Dwarf_Die* die) {
     }
   }
   return nullptr;
+}
+
+// C++ names demangled as gdb prints them; anything else as it is.
+std::string demangled(const char* name) {
+  if (name[0] != '_' || name[1] != 'Z') return name;
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string out = (status == 0 && d != nullptr) ? std::string(d) : std::string(name);
+  free(d);  // NOLINT: __cxa_demangle allocates with malloc
+  return out;
 }
 
 }  // namespace
@@ -125,11 +138,21 @@ bool NativeModule::dwarf_names(uint64_t vaddr, std::vector<std::string>& out) {
   if (dwarf_srclang(&cu) == DW_LANG_Mips_Assembler) return false;
   Dwarf_Die* scopes = nullptr;
   int n = dwarf_getscopes(&cu, vaddr, &scopes);
-  for (int i = 0; i < n && out.size() < kMaxScopes; ++i) {
+  // After an inlined call's DIE, dwarf_getscopes lists the scopes of the inlined function's
+  // definition; the chain of calls that contain it comes from dwarf_getscopes_die.
+  for (int i = 0; i < n; ++i) {
     int tag = dwarf_tag(&scopes[i]);
     if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) continue;
-    const char* name = die_name(&scopes[i]);
-    out.emplace_back(name != nullptr ? name : "?");
+    Dwarf_Die* chain = nullptr;
+    int m = dwarf_getscopes_die(&scopes[i], &chain);
+    for (int j = 0; j < m && out.size() < kMaxScopes; ++j) {
+      int t = dwarf_tag(&chain[j]);
+      if (t != DW_TAG_subprogram && t != DW_TAG_inlined_subroutine) continue;
+      const char* name = die_name(&chain[j]);
+      out.push_back(name != nullptr ? demangled(name) : "?");
+    }
+    free(chain);  // NOLINT: libdw allocates with malloc
+    break;
   }
   free(scopes);  // NOLINT: libdw allocates with malloc
   return !out.empty();
@@ -155,7 +178,7 @@ NativeSymbol NativeModule::symbolize(uint64_t pc) {
     out.has_offset = true;
   }
   if (dwarf_names(vaddr, out.functions)) return out;
-  if (sym != nullptr) out.functions.emplace_back(sym->name);
+  if (sym != nullptr) out.functions.push_back(demangled(std::string(sym->name).c_str()));
   return out;
 }
 
