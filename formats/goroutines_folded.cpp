@@ -1,6 +1,7 @@
 // Folded stacks (Brendan Gregg's stackcollapse format) for flame graphs: one line per distinct
 // stack, `outermost;...;innermost count`, with the frames of the goroutine profile (inlined calls
-// included) but not its depth limit.
+// included) but not its depth limit. With --native, C frames continue a goroutine's stack at its
+// innermost end, and each thread in C code is a stack of its own, as perf's stacks are.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,6 +20,13 @@ std::string folded_name(std::string_view name) {
   return out.empty() ? "?" : out;
 }
 
+void append_native(std::string& line, const report::NativeStack& s) {
+  for (auto it = s.frames.rbegin(); it != s.frames.rend(); ++it) {
+    if (!line.empty()) line += ';';
+    line += it->function.empty() ? std::string("??") : folded_name(it->function);
+  }
+}
+
 }  // namespace
 
 std::string render_goroutines_folded(const report::Goroutines& gs) {
@@ -32,7 +40,13 @@ std::string render_goroutines_folded(const report::Goroutines& gs) {
       if (!line.empty()) line += ';';
       line += folded_name((*it)->function);
     }
+    if (g.native) append_native(line, *g.native);
     ++counts[line];
+  }
+  for (const auto& t : gs.native_threads) {
+    std::string line;
+    append_native(line, t.stack);
+    if (!line.empty()) ++counts[line];
   }
   std::vector<std::pair<std::string, size_t>> lines(counts.begin(), counts.end());
   std::stable_sort(lines.begin(), lines.end(),

@@ -15,6 +15,8 @@ ifxray's gcore of it and (plain builds, and go1.26's PIE) for gdb's gcore of it:
   threads  the goroutine in C has its thread's native frames (its tid as the fixture recorded
            it, c_nap then c_sleep_forever under libc's nanosleep); the C thread is listed as a
            thread running no goroutine, not a Go runtime thread, with c_thread_loop in it
+  folded   `--format folded --native`: every natively unwound thread's C functions, as gdb names
+           them, end a stack (outermost first), after the goroutine's Go frames if it has one
   go       `--format go --native` starts with exactly `--format go`; that Go part equals the
            runtime's runtime.Stack(all) for every goroutine not running at the dump (the callback
            goroutine unwinds through runtime.cgocallback as the runtime does)
@@ -116,6 +118,16 @@ def frames(args, target):
 def check_target(report, case, target, gdb_args, runtime, facts, core):
     doc = json.loads(frames(["--native", "--format", "json"], target))
     check_native(report, case, gdb_threads(gdb_args), native_of(doc), facts, core)
+    gdb = gdb_threads(gdb_args)
+    folded = [line.rpartition(" ")[0] for line in
+              frames(["--native", "--format", "folded"], target).splitlines()]
+    for tid, (stack, goid, _) in native_of(doc).items():
+        want = ";".join(fn for _, fn in reversed(gdb.get(tid, [])[:len(stack["frames"])]))
+        report.check(any(line == want or line.endswith(";" + want) for line in folded)
+                     and (goid is None or any(line.endswith(";" + want) and ";main." in line
+                                              for line in folded)),
+                     f"folded:{case}:{tid}", f"  want a stack ending {want!r}:\n  " +
+                     "\n  ".join(folded))
     plain = frames(["--format", "go"], target)
     native = frames(["--format", "go", "--native"], target)
     report.check(native.startswith(plain) and "native thread" in native[len(plain):],
