@@ -134,4 +134,5 @@ def main():
     report.finish()
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,11 @@ ifxray's gcore of it and (plain builds, and go1.26's PIE) for gdb's gcore of it:
            runtime's runtime.Stack(all) for every goroutine not running at the dump (the callback
            goroutine unwinds through runtime.cgocallback as the runtime does)
 
+Corrupt stacks (go1.26 plain, ifxray's core): the C thread's stack above its sp overwritten
+with its own pc (frames that repeat with rising sp) and with its own sp (a self-loop): exit 0
+within a 1 GiB address-space limit, at most --max-native-frames frames for it and a changed
+stack, the other thread's native frames and every Go frame as in the intact core.
+
 Stripped builds have no names for the fixture's C functions: gdb prints "??", ifxray no name,
 and the pcs must agree.
 """
@@ -30,7 +35,10 @@ import re
 import subprocess
 import tempfile
 
+import struct
+
 import fixtures
+from frames_bad_input import LIMIT, load_segments, patched
 from frames_go import parse as parse_go, scratch
 
 THREAD = re.compile(r'^Thread \d+ \((?:.*?\()?LWP (\d+)\)')
@@ -144,6 +152,32 @@ def check_target(report, case, target, gdb_args, runtime, facts, core):
     report.check(checked >= 2, f"go-coverage:{case}", f"  only {checked} goroutines compared")
 
 
+def check_corrupt(report, core, facts, tmp):
+    intact = native_of(json.loads(frames(["--native", "--format", "json"], core)))
+    intact_go = frames(["--format", "go"], core)
+    stack = intact[facts["c_thread_tid"]][0]
+    pc0, sp0 = int(stack["frames"][0]["pc"], 16), int(stack["frames"][0]["sp"], 16)
+    segs = load_segments(core)
+    for name, word in (("own pc", pc0), ("self loop", sp0)):
+        bad = patched(core, segs, [(sp0 + i, struct.pack("<Q", word)) for i in range(0, 4096, 8)],
+                      os.path.join(tmp, "bad"))
+        case = f"corrupt:{name}"
+        p = subprocess.run([*LIMIT, fixtures.ifxray_path(), "frames", "--native", "--format",
+                            "json", "--max-native-frames", "64", bad], capture_output=True,
+                           text=True, timeout=120)
+        if not report.check(p.returncode == 0, case, f"  exit {p.returncode}: {p.stderr[-300:]}"):
+            continue
+        got = native_of(json.loads(p.stdout))
+        c = got.get(facts["c_thread_tid"])
+        report.check(c is not None and len(c[0]["frames"]) <= 64 and c[0] != stack, case,
+                     f"  C thread: {c}")
+        report.check(got.get(facts["sleeper_tid"]) == intact.get(facts["sleeper_tid"]),
+                     f"{case}:others", "  the sleeping goroutine's native frames changed")
+        report.check(frames(["--format", "go"], bad) == intact_go, f"{case}:go",
+                     "  Go frames changed")
+        os.unlink(bad)
+
+
 def main():
     tcs = fixtures.setup("frames_native")
     report = fixtures.Report("frames_native")
@@ -165,6 +199,8 @@ def main():
                             # gdb on the process itself, which is still in the same state.
                             check_target(report, f"core:{case}", core, ["-p", str(fx.pid)],
                                          runtime, facts, True)
+                            if (tc.name, variant) == ("go1.26", "plain"):
+                                check_corrupt(report, core, facts, tmp)
                         os.unlink(core)
                         if (tc.name, variant) in GDB_CORE_CASES:
                             subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-nx", "-ex",
