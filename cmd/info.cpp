@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/analysis/executable_info.h"
+#include "core/analysis/heap_info.h"
 #include "core/analysis/target_info.h"
 #include "core/binary/go_binary.h"
 #include "core/target/open_target.h"
@@ -24,6 +25,8 @@ struct InfoOptions {
   TargetOptions target_opts;
   bool stats = false;
   bool layout = false;
+  bool heap = false;
+  std::vector<std::string> heap_objects;
 };
 
 void add_lookups(const GoBinary& bin, const InfoOptions& opts, report::Executable& report) {
@@ -43,8 +46,22 @@ ExitCode run_on_executable(const InfoOptions& opts, formats::Format format) {
 ExitCode run_on_target(const InfoOptions& opts, TargetKind kind, formats::Format format) {
   Session s = open_session(opts.target, kind, opts.target_opts);
   RuntimeReading reading = read_runtime(*s.runtime);
+  std::vector<Goroutine> goroutines;
+  std::optional<HeapCapture> capture;
+  if (opts.heap) {
+    std::vector<std::string> problems;
+    goroutines = read_goroutines(*s.runtime, GoroutineLimits{}, problems);
+    capture = capture_heap(*s.runtime, HeapOptions{});
+    capture->problems.insert(capture->problems.end(), problems.begin(), problems.end());
+  }
   s.target->release();
   report::TargetInfo info = describe_target(*s.runtime, std::move(reading));
+  if (capture) {
+    std::vector<uint64_t> queries;
+    for (const auto& a : opts.heap_objects) queries.push_back(parse_address(a, "--heap-object"));
+    HeapIndex heap(*s.runtime, std::move(*capture));
+    info.heap_model = describe_heap(*s.runtime, heap, goroutines, queries);
+  }
   add_lookups(*s.binary, opts, info.exe);
   formats::emit(formats::render_target(info, format));
   if (opts.stats) print_stats(s);
@@ -54,6 +71,7 @@ ExitCode run_on_target(const InfoOptions& opts, TargetKind kind, formats::Format
 ExitCode run_info(const InfoOptions& opts) {
   auto format = formats::parse_format(opts.format);
   for (const auto& p : opts.pcs) parse_address(p, "--pc");  // usage errors before any work
+  for (const auto& a : opts.heap_objects) parse_address(a, "--heap-object");
   TargetKind kind = classify_target(opts.target);
   if (kind == TargetKind::kExecutable) return run_on_executable(opts, *format);
   return run_on_target(opts, kind, *format);
@@ -75,6 +93,10 @@ void register_info(CLI::App& app, Action& action) {
   sub->add_flag("--stats", opts->stats, "Print pause and read statistics to stderr");
   sub->add_flag("--layout", opts->layout,
                 "Show the runtime struct layouts and globals ifxray uses for this executable");
+  sub->add_flag("--heap", opts->heap,
+                "Read the heap model (spans, objects, pointers, roots) and print its figures");
+  // For tests: the object at each address, its pointer words and the roots reaching it.
+  sub->add_option("--heap-object", opts->heap_objects, "")->group("")->allow_extra_args(false);
   sub->add_option("target", opts->target, "A Go executable, a pid, or a core file")->required();
   sub->callback([opts, &action] { action = [opts] { return run_info(*opts); }; });
 }

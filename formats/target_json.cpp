@@ -52,6 +52,53 @@ void write_runtime(JsonWriter& w, const report::RuntimeFacts& r) {
   w.field("layout_source", r.layout_source).field("globals_source", r.globals_source);
 }
 
+void write_heap_model(JsonWriter& w, const report::HeapModel& h) {
+  w.key("heap_model").begin_object();
+  w.field("spans", h.spans).field("scan_spans", h.scan_spans).field("span_bytes", h.span_bytes);
+  w.field("objects", h.objects).field("object_bytes", h.object_bytes);
+  w.field("pointers", h.pointers).field("conservative_objects", h.conservative_objects);
+  w.field("copied_bytes", h.copied_bytes)
+      .field("capture_us", static_cast<uint64_t>(h.capture_ms * 1000));
+  w.field("scan_us", static_cast<uint64_t>(h.scan_ms * 1000));
+  w.field("roots_us", static_cast<uint64_t>(h.roots_ms * 1000));
+  w.key("roots").begin_object();
+  for (const auto& [kind, n] : h.roots) w.field(kind, n);
+  w.end_object();
+  w.field("conservative_goroutines", h.conservative_goroutines);
+  w.key("objects_queried").begin_array();
+  for (const auto& q : h.queries) {
+    w.begin_object();
+    w.key("address").hex(q.address);
+    w.field("found", q.found);
+    if (q.found) {
+      w.key("base").hex(q.base);
+      w.field("size", q.size).field("noscan", q.noscan);
+      w.key("pointers").begin_array();
+      for (const auto& [off, v] : q.pointers) {
+        w.begin_object().field("offset", off);
+        w.key("value").hex(v);
+        w.end_object();
+      }
+      w.end_array();
+      w.key("roots").begin_array();
+      for (const auto& r : q.roots) {
+        w.begin_object().field("kind", r.kind).field("where", r.where);
+        w.key("slot").hex(r.slot);
+        w.key("value").hex(r.value);
+        w.field("goid", r.goid).field("conservative", r.conservative);
+        w.end_object();
+      }
+      w.end_array();
+    }
+    w.end_object();
+  }
+  w.end_array();
+  w.key("problems").begin_array();
+  for (const auto& p : h.problems) w.value(p);
+  w.end_array();
+  w.end_object();
+}
+
 }  // namespace
 
 std::string render_target_json(const report::TargetInfo& t) {
@@ -64,6 +111,7 @@ std::string render_target_json(const report::TargetInfo& t) {
   for (const auto& a : t.cmdline) w.value(a);
   w.end_array();
   write_runtime(w, t.runtime);
+  if (t.heap_model) write_heap_model(w, *t.heap_model);
   w.key("threads").begin_array();
   for (const auto& th : t.threads) write_thread(w, th);
   w.end_array();

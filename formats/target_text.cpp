@@ -53,6 +53,31 @@ void append_runtime(std::string& out, const report::RuntimeFacts& r) {
                      r.globals_source);
 }
 
+void append_heap_model(std::string& out, const report::HeapModel& h) {
+  out +=
+      fmt::format("heap model:  {} spans ({} scan), {}; {} objects allocated, {}\n", h.spans,
+                  h.scan_spans, human_bytes(h.span_bytes), h.objects, human_bytes(h.object_bytes));
+  out += fmt::format("             {} pointer words ({} objects scanned conservatively)\n",
+                     h.pointers, h.conservative_objects);
+  out += "             roots:";
+  for (const auto& [kind, n] : h.roots) out += fmt::format(" {} {},", n, kind);
+  if (!h.roots.empty()) out.pop_back();
+  out += fmt::format("; {} goroutines scanned conservatively\n", h.conservative_goroutines);
+  out += fmt::format("             copied {} in {:.1f} ms; scan {:.1f} ms; roots {:.1f} ms\n",
+                     human_bytes(h.copied_bytes), h.capture_ms, h.scan_ms, h.roots_ms);
+  for (const auto& q : h.queries) {
+    if (!q.found) {
+      out += fmt::format("  {:#x}: no allocated object\n", q.address);
+      continue;
+    }
+    out += fmt::format("  {:#x}: object {:#x} size {}{}\n", q.address, q.base, q.size,
+                       q.noscan ? " noscan" : "");
+    for (const auto& [off, v] : q.pointers) out += fmt::format("    +{:#x} -> {:#x}\n", off, v);
+    for (const auto& r : q.roots) out += fmt::format("    root {}\n", escape_terminal(r.where));
+  }
+  for (const auto& p : h.problems) out += fmt::format("  problem: {}\n", escape_terminal(p));
+}
+
 void append_threads(std::string& out, const std::vector<report::ThreadInfo>& threads) {
   out += fmt::format("threads:     {}\n", threads.size());
   out += fmt::format("  {:<8} {:<5} {:<4} {:<10} {}\n", "TID", "STATE", "M", "GOROUTINE", "WHERE");
@@ -83,6 +108,7 @@ std::string render_text(const report::TargetInfo& t) {
   out += render_executable_text(t.exe);
   out += '\n';
   append_runtime(out, t.runtime);
+  if (t.heap_model) append_heap_model(out, *t.heap_model);
   const auto& m = t.mappings;
   out += fmt::format("mappings:    {} ({}: executable {}, files {}, anonymous {})\n", m.count,
                      human_bytes(m.total_bytes), human_bytes(m.executable_bytes),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/report/executable.h"
+#include "core/report/heap.h"
 
 namespace ifx::report {
 
@@ -61,6 +62,7 @@ struct TargetInfo {
   std::vector<ThreadInfo> threads;
   MappingSummary mappings;
   RuntimeFacts runtime;
+  std::optional<HeapModel> heap_model;  // info --heap
   std::vector<std::string> warnings;
 };
 

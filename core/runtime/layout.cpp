@@ -125,6 +125,39 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime.moduledata.etypes", {{"runtime.moduledata", "etypes"}}},
 
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
+    {"runtime.mheap.allspans.array", {{"runtime.mheap", "allspans.array"}}},
+    {"runtime.mheap.allspans.len", {{"runtime.mheap", "allspans.len"}}},
+    {"runtime.mheap.arenas", {{"runtime.mheap", "arenas"}}},
+    {"runtime.heapArena.bitmap", {{"runtime.heapArena", "bitmap"}}},
+    {"runtime.mspan.startAddr", {{"runtime.mspan", "startAddr"}}},
+    {"runtime.mspan.npages", {{"runtime.mspan", "npages"}}},
+    {"runtime.mspan.freeindex", {{"runtime.mspan", "freeindex"}}},
+    {"runtime.mspan.nelems", {{"runtime.mspan", "nelems"}}},
+    {"runtime.mspan.allocBits", {{"runtime.mspan", "allocBits"}}},
+    {"runtime.mspan.spanclass", {{"runtime.mspan", "spanclass"}}},
+    {"runtime.mspan.state", {{"runtime.mspan", "state.s"}}},
+    {"runtime.mspan.elemsize", {{"runtime.mspan", "elemsize"}}},
+    {"runtime.mspan.specials", {{"runtime.mspan", "specials"}}},
+    {"runtime.mspan.largeType", {{"runtime.mspan", "largeType"}}},
+    {"runtime.special.next", {{"runtime.special", "next"}}},
+    {"runtime.special.offset", {{"runtime.special", "offset"}}},
+    {"runtime.special.kind", {{"runtime.special", "kind"}}},
+    {"runtime.specialfinalizer.fn", {{"runtime.specialfinalizer", "fn"}}},
+    {"runtime.specialCleanup.fn", {{"runtime.specialCleanup", "fn"}}},
+    {"runtime.specialWeakHandle.handle", {{"runtime.specialWeakHandle", "handle"}}},
+    {"runtime.moduledata.data", {{"runtime.moduledata", "data"}}},
+    {"runtime.moduledata.edata", {{"runtime.moduledata", "edata"}}},
+    {"runtime.moduledata.bss", {{"runtime.moduledata", "bss"}}},
+    {"runtime.moduledata.ebss", {{"runtime.moduledata", "ebss"}}},
+    {"runtime.moduledata.gcdatamask.bytedata", {{"runtime.moduledata", "gcdatamask.bytedata"}}},
+    {"runtime.moduledata.gcbssmask.bytedata", {{"runtime.moduledata", "gcbssmask.bytedata"}}},
+    {"runtime.moduledata.next", {{"runtime.moduledata", "next"}}},
+    {"runtime.moduledata.rodata", {{"runtime.moduledata", "rodata"}}},
+    {"runtime.g._defer", {{"runtime.g", "_defer"}}},
+    {"runtime.g._panic", {{"runtime.g", "_panic"}}},
+    {"runtime._defer.fn", {{"runtime._defer", "fn"}}},
+    {"runtime._defer.link", {{"runtime._defer", "link"}}},
+    {"runtime._defer.heap", {{"runtime._defer", "heap"}}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 };
@@ -155,6 +188,8 @@ constexpr TypeSpec kTypeNames[] = {
     {{"internal/abi.UncommonType", "runtime.uncommontype"}},
 
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
+    {{"runtime.mspan"}},
+    {{"runtime._panic"}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 };

@@ -98,6 +98,39 @@ enum class Fld : uint8_t {
   kModuledataEtypes,
 
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
+  kMheapAllspansArray,
+  kMheapAllspansLen,
+  kMheapArenas,
+  kHeapArenaBitmap,  // Go 1.19-1.21
+  kMspanStartAddr,
+  kMspanNpages,
+  kMspanFreeindex,
+  kMspanNelems,
+  kMspanAllocBits,
+  kMspanSpanclass,
+  kMspanState,
+  kMspanElemsize,
+  kMspanSpecials,
+  kMspanLargeType,  // Go 1.22+
+  kSpecialNext,
+  kSpecialOffset,
+  kSpecialKind,
+  kSpecialFinalizerFn,
+  kSpecialCleanupFn,         // Go 1.24+
+  kSpecialWeakHandleHandle,  // Go 1.24+
+  kModuledataData,
+  kModuledataEdata,
+  kModuledataBss,
+  kModuledataEbss,
+  kModuledataGcdatamask,  // bytedata
+  kModuledataGcbssmask,   // bytedata
+  kModuledataNext,
+  kModuledataRodata,
+  kGDefer,
+  kGPanic,
+  kDeferFn,
+  kDeferLink,
+  kDeferHeap,
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 
@@ -125,6 +158,8 @@ enum class Typ : uint8_t {
   kUncommonType,
 
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
+  kMspan,
+  kPanic,
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 

@@ -1,0 +1,372 @@
+// The stop phase of the heap model: read every mspan of mheap_.allspans, keep the in-use ones
+// that pass sanity checks, and copy in bulk what a mark phase reads later (scan spans' bytes,
+// allocation bits, Go 1.19-1.21 heap bitmaps, data/bss and their pointer masks, specials).
+#include <algorithm>
+#include <chrono>
+
+#include "core/heap/heap.h"
+
+namespace ifx {
+namespace {
+
+constexpr uint64_t kPageSize = 8192;
+constexpr uint64_t kArenaBytes = uint64_t{64} << 20;
+constexpr uint64_t kArenaBaseOffset = 0xffff800000000000;  // linux/amd64
+constexpr uint8_t kSpanInUse = 1;                          // mSpanInUse since Go 1.14
+constexpr size_t kMaxModules = 64;
+constexpr size_t kMaxSpecialsPerSpan = 1 << 20;
+constexpr size_t kMaxProblems = 50;
+
+uint64_t arena_number(uint64_t addr) {
+  return (addr - kArenaBaseOffset) / kArenaBytes;
+}
+
+uint64_t get_le(const uint8_t* p, uint64_t size) {
+  uint64_t v = 0;
+  for (uint64_t i = 0; i < size && i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
+  return v;
+}
+
+// Reads mspan fields from a copy of the struct.
+struct SpanFields {
+  const Layout& l;
+  std::optional<uint64_t> get(const std::vector<uint8_t>& buf, size_t at, Fld f) const {
+    auto info = l.field(f);
+    if (!info || info->offset + info->size > buf.size() - at) return std::nullopt;
+    return get_le(buf.data() + at + info->offset, info->size);
+  }
+};
+
+class Capturer {
+ public:
+  Capturer(GoRuntime& rt, const HeapOptions& opts, HeapCapture& out)
+      : rt_(rt), opts_(opts), out_(out), mem_(rt.memory()) {}
+
+  void run() {
+    out_.go_minor = rt_.binary().version().minor;
+    std::string exp = rt_.binary().build_info().setting("GOEXPERIMENT");
+    bool green = out_.go_minor >= 26 ? exp.find("nogreenteagc") == std::string::npos
+                                     : exp.find("greenteagc") != std::string::npos &&
+                                           exp.find("nogreenteagc") == std::string::npos;
+    out_.inline_mark_bits = green && out_.go_minor >= 25;
+    read_modules();
+    if (!read_spans()) return;
+    read_alloc_bits();
+    if (out_.go_minor <= 21) read_arena_bitmaps();
+    read_specials();
+    copy_memory();
+  }
+
+ private:
+  void problem(std::string p) {
+    if (out_.problems.size() < kMaxProblems) out_.problems.push_back(std::move(p));
+  }
+
+  void read_modules() {
+    auto md = rt_.binary().moduledata_addr();
+    if (!md) {
+      problem("moduledata not found: no global roots");
+      return;
+    }
+    RemoteAddr at(*md + rt_.bias());
+    for (size_t i = 0; i < kMaxModules && !at.is_null(); ++i) {
+      auto data = rt_.read_field(at, Fld::kModuledataData);
+      auto edata = rt_.read_field(at, Fld::kModuledataEdata);
+      auto bss = rt_.read_field(at, Fld::kModuledataBss);
+      auto ebss = rt_.read_field(at, Fld::kModuledataEbss);
+      auto dmask = rt_.read_field(at, Fld::kModuledataGcdatamask);
+      auto bmask = rt_.read_field(at, Fld::kModuledataGcbssmask);
+      if (!data || !edata || !bss || !ebss || !dmask || !bmask || *edata < *data || *ebss < *bss ||
+          *edata - *data > (uint64_t{1} << 34) || *ebss - *bss > (uint64_t{1} << 34)) {
+        problem(fmt::format("moduledata at {} unreadable or inconsistent: its globals are unknown",
+                            at));
+        break;
+      }
+      ModuleRoots m;
+      m.data = {RemoteAddr(*data), *edata - *data};
+      m.bss = {RemoteAddr(*bss), *ebss - *bss};
+      m.data_mask = RemoteAddr(*dmask);
+      m.bss_mask = RemoteAddr(*bmask);
+      out_.modules.push_back(m);
+      auto next = rt_.read_field(at, Fld::kModuledataNext);
+      at = RemoteAddr(next.value_or(0));
+    }
+  }
+
+  bool read_spans() {
+    const Layout& l = rt_.layout();
+    auto mheap = rt_.global(Glob::kMheap);
+    auto span_size = l.size(Typ::kMspan);
+    if (!mheap || !span_size || !l.field(Fld::kMheapAllspansArray) ||
+        !l.field(Fld::kMspanStartAddr) || !l.field(Fld::kMspanState)) {
+      problem("runtime.mheap_ or the mspan layout is unknown: the heap cannot be read");
+      return false;
+    }
+    auto arr = rt_.read_field(*mheap, Fld::kMheapAllspansArray);
+    auto len = rt_.read_field(*mheap, Fld::kMheapAllspansLen);
+    if (!arr || !len) {
+      problem(fmt::format("mheap_.allspans unreadable: {}", mem_.why_unreadable(*mheap, 8)));
+      return false;
+    }
+    uint64_t n = *len;
+    if (n > opts_.max_spans) {
+      problem(fmt::format("mheap_.allspans has {} entries, more than the bound {}; reading {}", n,
+                          opts_.max_spans, opts_.max_spans));
+      n = opts_.max_spans;
+    }
+    std::vector<uint8_t> ptrs(n * 8);
+    size_t got = mem_.read(RemoteAddr(*arr), ptrs);
+    if (got < ptrs.size()) {
+      problem(fmt::format("mheap_.allspans: only {} of {} entries readable ({})", got / 8, n,
+                          mem_.why_unreadable(RemoteAddr(*arr + got), 8)));
+      n = got / 8;
+    }
+    // Copy every mspan in one batch.
+    uint64_t ssize = *span_size;
+    std::vector<uint8_t> structs(n * ssize);
+    std::vector<ReadRequest> reqs(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      reqs[i].addr = RemoteAddr(get_le(&ptrs[i * 8], 8));
+      reqs[i].out = std::span<uint8_t>(structs.data() + i * ssize, ssize);
+    }
+    mem_.read_many(reqs);
+    SpanFields f{l};
+    uint64_t total = 0;
+    size_t unreadable = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      if (reqs[i].done < ssize) {
+        ++unreadable;
+        continue;
+      }
+      size_t at = i * ssize;
+      auto state = f.get(structs, at, Fld::kMspanState);
+      if (!state || *state != kSpanInUse) continue;
+      HeapSpan s;
+      s.span_struct = reqs[i].addr;
+      s.start = RemoteAddr(f.get(structs, at, Fld::kMspanStartAddr).value_or(0));
+      s.npages = f.get(structs, at, Fld::kMspanNpages).value_or(0);
+      s.elemsize = f.get(structs, at, Fld::kMspanElemsize).value_or(0);
+      s.nelems = static_cast<uint32_t>(
+          std::min<uint64_t>(f.get(structs, at, Fld::kMspanNelems).value_or(0), UINT32_MAX));
+      s.freeindex = static_cast<uint32_t>(
+          std::min<uint64_t>(f.get(structs, at, Fld::kMspanFreeindex).value_or(0), UINT32_MAX));
+      s.spanclass = static_cast<uint8_t>(f.get(structs, at, Fld::kMspanSpanclass).value_or(0));
+      s.alloc_bits = RemoteAddr(f.get(structs, at, Fld::kMspanAllocBits).value_or(0));
+      s.large_type = RemoteAddr(f.get(structs, at, Fld::kMspanLargeType).value_or(0));
+      specials_.push_back(f.get(structs, at, Fld::kMspanSpecials).value_or(0));
+      std::string why = check(s);
+      if (!why.empty()) {
+        specials_.pop_back();
+        problem(fmt::format("span {} (mspan {}) skipped: {}", s.start, s.span_struct, why));
+        if (s.npages > 0 && s.npages <= opts_.max_heap_bytes / kPageSize &&
+            s.start.value() % kPageSize == 0)
+          out_.skipped.push_back({s.start, s.bytes()});
+        continue;
+      }
+      total += s.bytes();
+      if (total > opts_.max_heap_bytes) {
+        specials_.pop_back();
+        problem(fmt::format("in-use spans exceed {} bytes; the rest are skipped",
+                            opts_.max_heap_bytes));
+        break;
+      }
+      out_.spans.push_back(s);
+    }
+    if (unreadable > 0) problem(fmt::format("{} mspan structs unreadable", unreadable));
+    sort_and_check_overlaps();
+    return true;
+  }
+
+  static std::string check(const HeapSpan& s) {
+    if (s.start.is_null() || s.start.value() % kPageSize != 0) return "start not page-aligned";
+    if (s.npages == 0 || s.npages > (uint64_t{1} << 36) / kPageSize) return "bad npages";
+    if (s.start.value() + s.bytes() < s.start.value()) return "wraps around";
+    if (s.elemsize == 0 || s.nelems == 0) return "no objects";
+    if (s.elemsize * s.nelems > s.bytes()) return "objects exceed the span";
+    if (s.freeindex > s.nelems) return "freeindex past nelems";
+    if (s.large() && s.nelems != 1) return "large span with several objects";
+    if (s.sizeclass() >= 68) return "size class out of range";
+    if (s.alloc_bits.is_null()) return "no allocBits";
+    return "";
+  }
+
+  void sort_and_check_overlaps() {
+    std::vector<size_t> order(out_.spans.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return out_.spans[a].start < out_.spans[b].start; });
+    std::vector<HeapSpan> sorted;
+    std::vector<uint64_t> specials;
+    sorted.reserve(order.size());
+    for (size_t i : order) {
+      const HeapSpan& s = out_.spans[i];
+      if (!sorted.empty() && sorted.back().end() > s.start) {
+        problem(fmt::format("span {} overlaps span {}: skipped", s.start, sorted.back().start));
+        out_.skipped.push_back({s.start, s.bytes()});
+        continue;
+      }
+      sorted.push_back(s);
+      specials.push_back(specials_[i]);
+    }
+    out_.spans = std::move(sorted);
+    specials_ = std::move(specials);
+  }
+
+  void read_alloc_bits() {
+    uint64_t words = 0;
+    for (auto& s : out_.spans) {
+      s.bits_at = words;
+      words += (s.nelems + 63) / 64;
+    }
+    out_.alloc_words.assign(words, 0);
+    std::vector<ReadRequest> reqs(out_.spans.size());
+    for (size_t i = 0; i < out_.spans.size(); ++i) {
+      const HeapSpan& s = out_.spans[i];
+      reqs[i].addr = s.alloc_bits;
+      reqs[i].out = std::span<uint8_t>(reinterpret_cast<uint8_t*>(&out_.alloc_words[s.bits_at]),
+                                       (s.nelems + 7) / 8);
+    }
+    mem_.read_many(reqs);
+    size_t bad = 0;
+    for (size_t i = 0; i < out_.spans.size(); ++i) {
+      HeapSpan& s = out_.spans[i];
+      uint64_t* w = &out_.alloc_words[s.bits_at];
+      size_t nw = (s.nelems + 63) / 64;
+      if (reqs[i].done < reqs[i].out.size()) {
+        // Unknown allocation state: count every slot as allocated (over-approximation).
+        ++bad;
+        for (size_t k = 0; k < nw; ++k) w[k] = ~uint64_t{0};
+      }
+      // Slots below freeindex were allocated since the last sweep.
+      for (uint32_t k = 0; k < s.freeindex / 64; ++k) w[k] = ~uint64_t{0};
+      if (s.freeindex % 64 != 0) w[s.freeindex / 64] |= (uint64_t{1} << (s.freeindex % 64)) - 1;
+      // Bits past nelems mean nothing.
+      if (s.nelems % 64 != 0) w[nw - 1] &= (uint64_t{1} << (s.nelems % 64)) - 1;
+      uint64_t c = 0;
+      for (size_t k = 0; k < nw; ++k) c += static_cast<uint64_t>(__builtin_popcountll(w[k]));
+      s.allocated = c;
+    }
+    if (bad > 0) {
+      problem(
+          fmt::format("{} spans' allocBits unreadable: all their slots counted as allocated", bad));
+    }
+  }
+
+  void read_arena_bitmaps() {
+    auto mheap = rt_.global(Glob::kMheap);
+    auto arenas_off = rt_.layout().field(Fld::kMheapArenas);
+    auto bitmap_off = rt_.layout().field(Fld::kHeapArenaBitmap);
+    if (!mheap || !arenas_off || !bitmap_off) {
+      problem("heap arena bitmaps' layout unknown: objects are scanned conservatively");
+      return;
+    }
+    // linux/amd64: one L1 entry pointing at the L2 array of *heapArena.
+    auto l2 = mem_.read_u64(*mheap + arenas_off->offset);
+    if (!l2 || *l2 == 0) {
+      problem("mheap_.arenas unreadable: objects are scanned conservatively");
+      return;
+    }
+    std::vector<uint64_t> numbers;
+    for (const auto& s : out_.spans) {
+      if (s.noscan()) continue;
+      for (uint64_t a = arena_number(s.start.value()); a <= arena_number(s.end().value() - 1); ++a)
+        numbers.push_back(a);
+    }
+    std::sort(numbers.begin(), numbers.end());
+    numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+    for (uint64_t a : numbers) {
+      if (a >= (uint64_t{1} << 22)) continue;
+      auto ha = mem_.read_u64(RemoteAddr(*l2 + a * 8));
+      if (!ha || *ha == 0) {
+        problem(fmt::format(
+            "heap arena {} has no heapArena: its objects are scanned conservatively", a));
+        continue;
+      }
+      out_.arena_bitmaps.emplace_back(a, RemoteAddr(*ha + bitmap_off->offset));
+      bitmap_size_ = bitmap_off->size;
+    }
+  }
+
+  void read_specials() {
+    const Layout& l = rt_.layout();
+    if (!l.field(Fld::kSpecialNext) || !l.field(Fld::kSpecialKind)) return;
+    // Kinds (mheap.go): finalizer 1 in every version; weak handle 2 and cleanup 3 (Go 1.24+,
+    // where _KindSpecialFinalizer stays 1). Kinds are matched by the record layouts present.
+    auto finalizer_fn = l.field(Fld::kSpecialFinalizerFn);
+    auto cleanup_fn = l.field(Fld::kSpecialCleanupFn);
+    auto weak = l.field(Fld::kSpecialWeakHandleHandle);
+    for (size_t i = 0; i < out_.spans.size(); ++i) {
+      uint64_t sp = specials_[i];
+      const HeapSpan& s = out_.spans[i];
+      for (size_t k = 0; sp != 0 && k < kMaxSpecialsPerSpan; ++k) {
+        RemoteAddr rec(sp);
+        auto kind = rt_.read_field(rec, Fld::kSpecialKind);
+        auto offset = rt_.read_field(rec, Fld::kSpecialOffset);
+        if (!kind || !offset) {
+          problem(fmt::format("span {}: special record {} unreadable", s.start, rec));
+          break;
+        }
+        SpecialRoot r;
+        r.object = s.start + *offset;
+        std::optional<FieldInfo> slot;
+        if (*kind == 1) {
+          r.kind = SpecialRoot::kFinalizer;
+          slot = finalizer_fn;
+        } else if (*kind == 2 && weak && out_.go_minor >= 24) {
+          r.kind = SpecialRoot::kWeakHandle;
+          slot = weak;
+        } else if (*kind == 3 && cleanup_fn && out_.go_minor >= 24) {
+          r.kind = SpecialRoot::kCleanup;
+          slot = cleanup_fn;
+        }
+        if (slot) {
+          r.slot = rec + slot->offset;
+          r.value = RemoteAddr(mem_.read_u64(r.slot).value_or(0));
+          out_.specials.push_back(r);
+        } else if (*kind == 1) {
+          out_.specials.push_back(r);
+        }
+        sp = rt_.read_field(rec, Fld::kSpecialNext).value_or(0);
+      }
+    }
+  }
+
+  void copy_memory() {
+    std::vector<RemoteRange> ranges;
+    for (const auto& m : out_.modules) {
+      ranges.push_back(m.data);
+      ranges.push_back(m.bss);
+      ranges.push_back({m.data_mask, (m.data.size / 8 + 7) / 8});
+      ranges.push_back({m.bss_mask, (m.bss.size / 8 + 7) / 8});
+    }
+    for (const auto& s : out_.spans) {
+      if (!s.noscan() || opts_.copy_noscan) ranges.push_back({s.start, s.bytes()});
+    }
+    // Go 1.19-1.21: the whole bitmap of each arena holding scan spans (2 or 1 MiB).
+    for (const auto& [a, bm] : out_.arena_bitmaps) ranges.push_back({bm, bitmap_size_});
+    uint64_t bytes = 0;
+    for (const auto& r : ranges) bytes += r.size;
+    out_.copied_bytes = rt_.target().is_live() ? bytes : 0;
+    mem_.capture(ranges);
+  }
+
+  GoRuntime& rt_;
+  const HeapOptions& opts_;
+  HeapCapture& out_;
+  Memory& mem_;
+  std::vector<uint64_t> specials_;  // mspan.specials of each span in out_.spans
+  uint64_t bitmap_size_ = 0;
+};
+
+}  // namespace
+
+HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts) {
+  auto t0 = std::chrono::steady_clock::now();
+  HeapCapture out;
+  Capturer(rt, opts, out).run();
+  out.capture_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace ifx
