@@ -73,6 +73,7 @@ void write_heap_model(JsonWriter& w, const report::HeapModel& h) {
     if (q.found) {
       w.key("base").hex(q.base);
       w.field("size", q.size).field("noscan", q.noscan);
+      w.key("mspan").hex(q.mspan);
       w.key("pointers").begin_array();
       for (const auto& [off, v] : q.pointers) {
         w.begin_object().field("offset", off);

@@ -53,6 +53,7 @@ report::HeapModel describe_heap(GoRuntime& rt, const HeapIndex& heap,
       out.base = o->base.value();
       out.size = o->size;
       out.noscan = heap.spans()[o->span].noscan();
+      out.mspan = heap.spans()[o->span].span_struct.value();
       heap.for_each_pointer(*o, [&](RemoteAddr slot, RemoteAddr value) {
         out.pointers.emplace_back(slot - o->base, value.value());
       });

@@ -3,6 +3,7 @@
 // allocation bits, Go 1.19-1.21 heap bitmaps, data/bss and their pointer masks, specials).
 #include <algorithm>
 #include <chrono>
+#include <unordered_set>
 
 #include "core/heap/heap.h"
 
@@ -55,6 +56,7 @@ class Capturer {
     if (out_.go_minor <= 21) read_arena_bitmaps();
     read_specials();
     copy_memory();
+    if (out_.go_minor >= 24) copy_on_demand_masks();
   }
 
  private:
@@ -114,66 +116,88 @@ class Capturer {
                           opts_.max_spans, opts_.max_spans));
       n = opts_.max_spans;
     }
-    std::vector<uint8_t> ptrs(n * 8);
-    size_t got = mem_.read(RemoteAddr(*arr), ptrs);
-    if (got < ptrs.size()) {
-      problem(fmt::format("mheap_.allspans: only {} of {} entries readable ({})", got / 8, n,
-                          mem_.why_unreadable(RemoteAddr(*arr + got), 8)));
-      n = got / 8;
-    }
-    // Copy every mspan in one batch.
+    // In chunks, so that a corrupt length costs no more memory than the entries that can be
+    // read; a chunk without one readable mspan ends the walk.
+    constexpr uint64_t kChunk = 1 << 16;
     uint64_t ssize = *span_size;
-    std::vector<uint8_t> structs(n * ssize);
-    std::vector<ReadRequest> reqs(n);
-    for (uint64_t i = 0; i < n; ++i) {
-      reqs[i].addr = RemoteAddr(get_le(&ptrs[i * 8], 8));
-      reqs[i].out = std::span<uint8_t>(structs.data() + i * ssize, ssize);
-    }
-    mem_.read_many(reqs);
     SpanFields f{l};
     uint64_t total = 0;
     size_t unreadable = 0;
-    for (uint64_t i = 0; i < n; ++i) {
-      if (reqs[i].done < ssize) {
-        ++unreadable;
-        continue;
+    std::vector<uint8_t> ptrs, structs;
+    std::vector<ReadRequest> reqs;
+    for (uint64_t c = 0; c < n; c += kChunk) {
+      uint64_t m = std::min(kChunk, n - c);
+      ptrs.resize(m * 8);
+      size_t got = mem_.read(RemoteAddr(*arr + c * 8), ptrs);
+      if (got < ptrs.size()) {
+        problem(fmt::format("mheap_.allspans: only {} of {} entries readable ({})", c + got / 8, n,
+                            mem_.why_unreadable(RemoteAddr(*arr + c * 8 + got), 8)));
+        m = got / 8;
+        n = c + m;
       }
-      size_t at = i * ssize;
-      auto state = f.get(structs, at, Fld::kMspanState);
-      if (!state || *state != kSpanInUse) continue;
-      HeapSpan s;
-      s.span_struct = reqs[i].addr;
-      s.start = RemoteAddr(f.get(structs, at, Fld::kMspanStartAddr).value_or(0));
-      s.npages = f.get(structs, at, Fld::kMspanNpages).value_or(0);
-      s.elemsize = f.get(structs, at, Fld::kMspanElemsize).value_or(0);
-      s.nelems = static_cast<uint32_t>(
-          std::min<uint64_t>(f.get(structs, at, Fld::kMspanNelems).value_or(0), UINT32_MAX));
-      s.freeindex = static_cast<uint32_t>(
-          std::min<uint64_t>(f.get(structs, at, Fld::kMspanFreeindex).value_or(0), UINT32_MAX));
-      s.spanclass = static_cast<uint8_t>(f.get(structs, at, Fld::kMspanSpanclass).value_or(0));
-      s.alloc_bits = RemoteAddr(f.get(structs, at, Fld::kMspanAllocBits).value_or(0));
-      s.large_type = RemoteAddr(f.get(structs, at, Fld::kMspanLargeType).value_or(0));
-      specials_.push_back(f.get(structs, at, Fld::kMspanSpecials).value_or(0));
-      std::string why = check(s);
-      if (!why.empty()) {
-        specials_.pop_back();
-        problem(fmt::format("span {} (mspan {}) skipped: {}", s.start, s.span_struct, why));
-        if (s.npages > 0 && s.npages <= opts_.max_heap_bytes / kPageSize &&
-            s.start.value() % kPageSize == 0)
-          out_.skipped.push_back({s.start, s.bytes()});
-        continue;
+      structs.resize(m * ssize);
+      reqs.assign(m, ReadRequest{});
+      for (uint64_t i = 0; i < m; ++i) {
+        reqs[i].addr = RemoteAddr(get_le(&ptrs[i * 8], 8));
+        reqs[i].out = std::span<uint8_t>(structs.data() + i * ssize, ssize);
       }
-      total += s.bytes();
-      if (total > opts_.max_heap_bytes) {
-        specials_.pop_back();
-        problem(fmt::format("in-use spans exceed {} bytes; the rest are skipped",
-                            opts_.max_heap_bytes));
+      mem_.read_many(reqs);
+      size_t readable = 0;
+      for (uint64_t i = 0; i < m; ++i) {
+        if (reqs[i].done < ssize) {
+          ++unreadable;
+          continue;
+        }
+        ++readable;
+        if (!add_span(f, structs, i * ssize, reqs[i].addr, total)) {
+          n = 0;
+          break;
+        }
+      }
+      if (m > 0 && readable == 0) {
+        problem(fmt::format("mheap_.allspans: no readable mspan among entries {}-{}; stopped", c,
+                            c + m));
         break;
       }
-      out_.spans.push_back(s);
     }
     if (unreadable > 0) problem(fmt::format("{} mspan structs unreadable", unreadable));
     sort_and_check_overlaps();
+    return true;
+  }
+
+  // One mspan copy: kept when in use and sane. False once the byte bound is reached.
+  bool add_span(const SpanFields& f, const std::vector<uint8_t>& structs, size_t at,
+                RemoteAddr addr, uint64_t& total) {
+    auto state = f.get(structs, at, Fld::kMspanState);
+    if (!state || *state != kSpanInUse) return true;
+    HeapSpan s;
+    s.span_struct = addr;
+    s.start = RemoteAddr(f.get(structs, at, Fld::kMspanStartAddr).value_or(0));
+    s.npages = f.get(structs, at, Fld::kMspanNpages).value_or(0);
+    s.elemsize = f.get(structs, at, Fld::kMspanElemsize).value_or(0);
+    s.nelems = static_cast<uint32_t>(
+        std::min<uint64_t>(f.get(structs, at, Fld::kMspanNelems).value_or(0), UINT32_MAX));
+    s.freeindex = static_cast<uint32_t>(
+        std::min<uint64_t>(f.get(structs, at, Fld::kMspanFreeindex).value_or(0), UINT32_MAX));
+    s.spanclass = static_cast<uint8_t>(f.get(structs, at, Fld::kMspanSpanclass).value_or(0));
+    s.alloc_bits = RemoteAddr(f.get(structs, at, Fld::kMspanAllocBits).value_or(0));
+    s.large_type = RemoteAddr(f.get(structs, at, Fld::kMspanLargeType).value_or(0));
+    std::string why = check(s);
+    if (!why.empty()) {
+      problem(fmt::format("span {} (mspan {}) skipped: {}", s.start, s.span_struct, why));
+      if (s.npages > 0 && s.npages <= opts_.max_heap_bytes / kPageSize &&
+          s.start.value() % kPageSize == 0)
+        out_.skipped.push_back({s.start, s.bytes()});
+      return true;
+    }
+    total += s.bytes();
+    if (total > opts_.max_heap_bytes) {
+      problem(
+          fmt::format("in-use spans exceed {} bytes; the rest are skipped", opts_.max_heap_bytes));
+      return false;
+    }
+    out_.spans.push_back(s);
+    specials_.push_back(f.get(structs, at, Fld::kMspanSpecials).value_or(0));
     return true;
   }
 
@@ -348,6 +372,44 @@ class Capturer {
     for (const auto& r : ranges) bytes += r.size;
     out_.copied_bytes = rt_.target().is_live() ? bytes : 0;
     mem_.capture(ranges);
+  }
+
+  // Go 1.24+ builds the pointer masks of large types on first use, off the heap: copy the
+  // masks of the types that head an object (allocation headers, largeType) now, while they can
+  // be read. Reads of headers hit the span copies just made.
+  void copy_on_demand_masks() {
+    const Layout& l = rt_.layout();
+    auto ft = l.field(Fld::kTypeTFlag), fg = l.field(Fld::kTypeGCData),
+         fp = l.field(Fld::kTypePtrBytes);
+    if (!ft || !fg || !fp) return;
+    std::unordered_set<uint64_t> types;
+    std::vector<uint8_t> word(8);
+    for (const HeapSpan& s : out_.spans) {
+      if (s.noscan()) continue;
+      if (s.large()) {
+        if (!s.large_type.is_null()) types.insert(s.large_type.value());
+        continue;
+      }
+      if (s.elemsize <= 512) continue;
+      const uint64_t* bits = &out_.alloc_words[s.bits_at];
+      for (uint32_t k = 0; k < s.nelems; ++k) {
+        if (((bits[k / 64] >> (k % 64)) & 1) == 0) continue;
+        if (auto t = mem_.read_u64(s.start + uint64_t{k} * s.elemsize); t && *t != 0)
+          types.insert(*t);
+      }
+    }
+    std::vector<RemoteRange> masks;
+    for (uint64_t t : types) {
+      auto tflag = rt_.read_field(RemoteAddr(t), Fld::kTypeTFlag);
+      if (!tflag || (*tflag & 0x10) == 0) continue;  // TFlagGCMaskOnDemand
+      auto gcdata = rt_.read_field(RemoteAddr(t), Fld::kTypeGCData);
+      auto ptrdata = rt_.read_field(RemoteAddr(t), Fld::kTypePtrBytes);
+      if (!gcdata || !ptrdata || *ptrdata > (uint64_t{1} << 40)) continue;
+      auto mask = mem_.read_u64(RemoteAddr(*gcdata));
+      if (mask && *mask != 0) masks.push_back({RemoteAddr(*mask), (*ptrdata / 8 + 7) / 8});
+    }
+    mem_.capture(masks);
+    for (const auto& r : masks) out_.copied_bytes += rt_.target().is_live() ? r.size : 0;
   }
 
   GoRuntime& rt_;

@@ -19,8 +19,15 @@
 // objects are unknown to object_at) and listed in problems(); a proof must treat a pointer into
 // a skipped span's range (skipped_ranges()) as "unknown target", not as "points nowhere".
 //
+// Edges are the GC's, unfiltered: the runtime's own globals are roots too (runtime.allgs reaches
+// every g, g.waiting its sudogs, sudog.c/elem the channel and value a goroutine blocks on;
+// runtime.sched, allp, mheap_ ...). Go 1.26's leak detector hides sudog.elem/c from the mark
+// (maybeTraceablePtr); a proof that wants the same must cut those edges itself (Root::name
+// names the global, object_at + the type reader name the object).
+//
 // Thread-safety: a HeapIndex is immutable after construction except that reads go through the
-// target's Memory, which is not thread-safe; use one thread.
+// target's Memory, which is not thread-safe, and that it keeps scratch buffers; use one thread.
+// for_each_pointer may be called again from inside its own callback.
 #pragma once
 
 #include <cstdint>
@@ -168,6 +175,7 @@ class HeapIndex {
   };
   const Arena* arena_for(uint64_t addr) const;
   void note(std::string problem) const;
+  bool scan_object(const HeapObject& obj, const PointerFn& fn) const;
   void conservative(const HeapObject& obj, const uint8_t* bytes, const PointerFn& fn) const;
   bool heap_bits_small(const HeapSpan& s, const HeapObject& obj, const uint8_t* bytes,
                        const PointerFn& fn) const;
@@ -175,6 +183,7 @@ class HeapIndex {
   void tile(const TypeMask& t, RemoteAddr from, uint64_t len, const uint8_t* bytes,
             const PointerFn& fn) const;
   std::optional<uint64_t> read_static(RemoteAddr addr, uint64_t size) const;
+  std::optional<uint64_t> read_static_pointer(RemoteAddr addr) const;
 
   GoRuntime& rt_;
   HeapCapture cap_;
@@ -184,6 +193,9 @@ class HeapIndex {
   mutable uint64_t conservative_objects_ = 0;
   mutable std::vector<std::string> problems_;
   mutable std::vector<uint8_t> scratch_;
+  mutable std::vector<uint8_t> object_buf_;
+  mutable std::vector<std::pair<RemoteAddr, RemoteAddr>> found_;
+  mutable int depth_ = 0;
   mutable std::vector<uint8_t> span_bits_;  // heap bits of span_bits_of_ (Go 1.22+ small spans)
   mutable uint32_t span_bits_of_ = UINT32_MAX;
   mutable std::unordered_map<uint64_t, std::optional<TypeMask>> types_;

@@ -111,6 +111,16 @@ std::optional<uint64_t> HeapIndex::read_static(RemoteAddr addr, uint64_t size) c
   return v;
 }
 
+std::optional<uint64_t> HeapIndex::read_static_pointer(RemoteAddr addr) const {
+  // A type descriptor in the executable never changes after relocation: take it from the file
+  // (with the relocation's addend in a PIE; a core may serve such pages from the file too,
+  // unrelocated), else from memory (types made at run time live in the heap).
+  if (auto v = rt_.binary().elf().pointer_at(addr.value() - rt_.bias())) {
+    return *v == 0 ? 0 : *v + rt_.bias();
+  }
+  return read_uint(rt_.memory(), addr, 8);
+}
+
 const HeapIndex::TypeMask* HeapIndex::type_mask(RemoteAddr type) const {
   auto it = types_.find(type.value());
   if (it != types_.end()) return it->second ? &*it->second : nullptr;
@@ -123,7 +133,7 @@ const HeapIndex::TypeMask* HeapIndex::type_mask(RemoteAddr type) const {
     size = read_static(type + fs->offset, fs->size);
     ptrdata = read_static(type + fp->offset, fp->size);
     tflag = read_static(type + ft->offset, ft->size);
-    gcdata = read_static(type + fg->offset, fg->size);
+    gcdata = read_static_pointer(type + fg->offset);
     if (fk) kind = read_static(type + fk->offset, fk->size);
   }
   if (size && ptrdata && tflag && gcdata && *ptrdata <= *size && *size > 0 &&
@@ -236,10 +246,29 @@ bool HeapIndex::arena_bitmap(const HeapObject& obj, const uint8_t* bytes,
 }
 
 bool HeapIndex::for_each_pointer(const HeapObject& obj, const PointerFn& fn) const {
+  // The words are collected first and handed out after: a callback may scan other objects,
+  // which reuses the metadata buffers.
+  // The outermost call reuses one vector; nested calls (from a callback) get their own.
+  std::vector<std::pair<RemoteAddr, RemoteAddr>> local;
+  auto& found = depth_ == 0 ? found_ : local;
+  found.clear();
+  PointerFn collect = [&](RemoteAddr slot, RemoteAddr value) { found.emplace_back(slot, value); };
+  bool ok = scan_object(obj, collect);
+  ++depth_;
+  struct Leave {
+    int& d;
+    ~Leave() { --d; }
+  } leave{depth_};
+  for (const auto& [slot, value] : found) fn(slot, value);
+  return ok;
+}
+
+bool HeapIndex::scan_object(const HeapObject& obj, const PointerFn& fn) const {
   if (obj.span >= cap_.spans.size()) return false;
   const HeapSpan& s = cap_.spans[obj.span];
   if (s.noscan()) return true;
-  std::vector<uint8_t> buf(obj.size);
+  std::vector<uint8_t>& buf = object_buf_;
+  buf.resize(obj.size);
   size_t got = rt_.memory().read(obj.base, buf);
   if (got < obj.size) {
     note(fmt::format("object {} ({} bytes) unreadable: {}", obj.base, obj.size,

@@ -25,6 +25,7 @@ struct HeapObjectQuery {
   uint64_t base = 0;
   uint64_t size = 0;
   bool noscan = false;
+  uint64_t mspan = 0;                                   // the runtime's mspan of its span
   std::vector<std::pair<uint64_t, uint64_t>> pointers;  // (offset from base, value)
   std::vector<HeapRoot> roots;                          // roots whose value points into it
 };
