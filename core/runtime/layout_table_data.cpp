@@ -5,7 +5,9 @@
 namespace ifx {
 
 const LayoutTable kLayoutTables[] = {
-    {1, 19, "go1.19.8",
+    {1,
+     19,
+     "go1.19.8",
      {
          {"runtime.g.stack.lo", 0, 8},
          {"runtime.g.stack.hi", 8, 8},
@@ -127,7 +129,9 @@ const LayoutTable kLayoutTables[] = {
          {"runtime.mspan", 144, 0},
          {"runtime._panic", 56, 0},
      }},
-    {1, 26, "go1.26.8",
+    {1,
+     26,
+     "go1.26.8",
      {
          {"runtime.g.stack.lo", 0, 8},
          {"runtime.g.stack.hi", 8, 8},
@@ -252,7 +256,9 @@ const LayoutTable kLayoutTables[] = {
          {"runtime.mspan", 160, 0},
          {"runtime._panic", 104, 0},
      }},
-    {1, 27, "go1.27.3",
+    {1,
+     27,
+     "go1.27.3",
      {
          {"runtime.g.stack.lo", 0, 8},
          {"runtime.g.stack.hi", 8, 8},
