@@ -55,6 +55,7 @@ class Capturer {
     read_alloc_bits();
     if (out_.go_minor <= 21) read_arena_bitmaps();
     read_specials();
+    read_root_blocks();
     copy_memory();
     if (out_.go_minor >= 24) copy_on_demand_masks();
   }
@@ -355,6 +356,43 @@ class Capturer {
     }
   }
 
+  // A list of off-heap blocks: next at `link`, `count` entries of `entry` bytes at `array`.
+  void read_blocks(std::string_view name, uint64_t first, Fld link, Fld count, Fld array,
+                   uint64_t entry) {
+    auto fa = rt_.layout().field(array);
+    if (!fa) return;
+    constexpr size_t kMaxBlocks = 1 << 20;
+    for (size_t i = 0; first != 0 && i < kMaxBlocks; ++i) {
+      auto n = rt_.read_field(RemoteAddr(first), count);
+      auto next = rt_.read_field(RemoteAddr(first), link);
+      if (!n || !next) {
+        problem(fmt::format("{} block at {:#x} unreadable: those roots are unknown", name, first));
+        return;
+      }
+      uint64_t bytes = std::min<uint64_t>(*n * entry, fa->size);
+      if (bytes > 0) out_.blocks.push_back({name, {RemoteAddr(first + fa->offset), bytes}});
+      first = *next;
+    }
+  }
+
+  void read_root_blocks() {
+    const Layout& l = rt_.layout();
+    if (auto allfin = rt_.global(Glob::kAllfin)) {
+      // runtime.finalizer is five words in every version (queuefinalizer checks it).
+      read_blocks("queued finalizer", mem_.read_u64(*allfin).value_or(0), Fld::kFinblockAlllink,
+                  Fld::kFinblockCnt, Fld::kFinblockFin, 5 * 8);
+    } else if (l.field(Fld::kFinblockFin)) {
+      problem("runtime.allfin not found: queued finalizers are not roots");
+    }
+    if (auto q = rt_.global(Glob::kGcCleanups); q && l.field(Fld::kCleanupQueueAll)) {
+      uint64_t first = rt_.read_field(*q, Fld::kCleanupQueueAll).value_or(0);
+      read_blocks("queued cleanup", first, Fld::kCleanupBlockAlllink, Fld::kCleanupBlockN,
+                  Fld::kCleanupBlockCleanups, l.size(Typ::kCleanupFn).value_or(8));
+    } else if (l.field(Fld::kCleanupBlockCleanups)) {
+      problem("runtime.gcCleanups not found: queued cleanups are not roots");
+    }
+  }
+
   void copy_memory() {
     std::vector<RemoteRange> ranges;
     for (const auto& m : out_.modules) {
@@ -366,6 +404,7 @@ class Capturer {
     for (const auto& s : out_.spans) {
       if (!s.noscan() || opts_.copy_noscan) ranges.push_back({s.start, s.bytes()});
     }
+    for (const auto& b : out_.blocks) ranges.push_back(b.words);
     // Go 1.19-1.21: the whole bitmap of each arena holding scan spans (2 or 1 MiB).
     for (const auto& [a, bm] : out_.arena_bitmaps) ranges.push_back({bm, bitmap_size_});
     uint64_t bytes = 0;

@@ -104,6 +104,13 @@ struct SpecialRoot {
   RemoteAddr value;
 };
 
+// Off-heap runtime memory whose words are roots: finalizers queued to run (runtime.allfin's
+// blocks), cleanups queued to run (Go 1.24+ gcCleanups' blocks). Scanned word by word.
+struct RootBlock {
+  std::string_view name;  // "queued finalizer", "queued cleanup"
+  RemoteRange words;
+};
+
 // What the stop phase copied and read; hand it to HeapIndex.
 struct HeapCapture {
   std::vector<HeapSpan> spans;        // sorted by start, non-overlapping
@@ -111,6 +118,7 @@ struct HeapCapture {
   std::vector<std::pair<uint64_t, RemoteAddr>> arena_bitmaps;  // arena -> heapArena.bitmap (≤1.21)
   std::vector<ModuleRoots> modules;
   std::vector<SpecialRoot> specials;
+  std::vector<RootBlock> blocks;
   bool inline_mark_bits = false;      // Go 1.26+ green tea GC: 128 bytes at small spans' end
   std::vector<std::string> problems;  // spans skipped and why, missing layouts ...
   std::vector<RemoteRange> skipped;   // in-use ranges whose metadata was unusable

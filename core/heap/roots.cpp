@@ -1,6 +1,7 @@
 // The roots of a mark phase (runtime/mgcmark.go markroot): data and bss through the modules'
 // pointer masks, goroutine stacks (stack_roots.cpp), and the specials of spans.
 #include <algorithm>
+#include <cstring>
 
 #include <elf.h>
 
@@ -96,7 +97,23 @@ void special_roots(GoRuntime& rt, const HeapIndex& heap, RootSet& out) {
       out.roots.push_back(inner);
     });
   }
-  (void)rt;
+  for (const RootBlock& b : heap.capture().blocks) {
+    std::vector<uint8_t> bytes(b.words.size);
+    size_t got = rt.memory().read(b.words.start, bytes);
+    for (size_t w = 0; w + 8 <= got; w += 8) {
+      uint64_t v = 0;
+      std::memcpy(&v, &bytes[w], 8);
+      if (v == 0) continue;
+      Root r;
+      r.kind = RootKind::kFinalizer;
+      r.slot = b.words.start + w;
+      r.value = RemoteAddr(v);
+      r.conservative = true;
+      r.name = b.name;
+      r.offset = r.slot.value();
+      out.roots.push_back(r);
+    }
+  }
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ namespace {
 struct CodeRule {
   Glob global;
   std::string_view function;
-  size_t index;  // among the function's distinct writable-data references
+  size_t index;   // among the function's distinct writable-data references
+  int since = 0;  // the first Go 1.x release that has the global (no rule, no problem before)
 };
 
 // clang-format off
@@ -32,6 +33,8 @@ constexpr CodeRule kRules[] = {
     {Glob::kMheap, "runtime.stackpoolalloc", 1},
     {Glob::kGcController, "runtime.gcinit", 1},
     {Glob::kWaitReasonStrings, "runtime.waitReason.String", 0},
+    {Glob::kAllfin, "runtime.queuefinalizer", 5},
+    {Glob::kGcCleanups, "runtime.(*activeSweep).end", 6, 24},
 };
 // clang-format on
 
@@ -53,7 +56,10 @@ Globals find_globals_in_code(const GoBinary& bin) {
     return false;
   };
   std::array<bool, static_cast<size_t>(Glob::kCount)> conflict{};
+  std::array<bool, static_cast<size_t>(Glob::kCount)> expected{};
   for (const CodeRule& rule : kRules) {
+    if (bin.version().known() && !bin.version().at_least(rule.since)) continue;
+    expected[static_cast<size_t>(rule.global)] = true;
     auto f = bin.pclntab().find_func_by_name(rule.function);
     if (!f) continue;
     std::vector<uint64_t> refs;
@@ -75,7 +81,7 @@ Globals find_globals_in_code(const GoBinary& bin) {
                                      global_name(static_cast<Glob>(i))));
   }
   for (size_t i = 0; i < g.addr.size(); ++i) {
-    if (!g.addr[i] && !conflict[i]) {
+    if (!g.addr[i] && !conflict[i] && expected[i]) {
       g.problems.push_back(
           fmt::format("{}: not found in code references", global_name(static_cast<Glob>(i))));
     }

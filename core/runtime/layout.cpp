@@ -158,6 +158,14 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime._defer.fn", {{"runtime._defer", "fn"}}},
     {"runtime._defer.link", {{"runtime._defer", "link"}}},
     {"runtime._defer.heap", {{"runtime._defer", "heap"}}},
+    {"runtime.finblock.alllink",
+     {{"runtime.finblock", "alllink"}, {"runtime.finBlock", "alllink"}}},
+    {"runtime.finblock.cnt", {{"runtime.finblock", "cnt"}, {"runtime.finBlock", "cnt"}}},
+    {"runtime.finblock.fin", {{"runtime.finblock", "fin"}, {"runtime.finBlock", "fin"}}},
+    {"runtime.cleanupQueue.all", {{"runtime.cleanupQueue", "all"}}},
+    {"runtime.cleanupBlock.alllink", {{"runtime.cleanupBlock", "cleanupBlockHeader.alllink"}}},
+    {"runtime.cleanupBlock.n", {{"runtime.cleanupBlock", "cleanupBlockHeader.n"}}},
+    {"runtime.cleanupBlock.cleanups", {{"runtime.cleanupBlock", "cleanups"}}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 };
@@ -190,6 +198,7 @@ constexpr TypeSpec kTypeNames[] = {
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
     {{"runtime.mspan"}},
     {{"runtime._panic"}},
+    {{"runtime.cleanupFn"}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 };
@@ -216,6 +225,8 @@ constexpr GlobalSpec kGlobalNames[] = {
     // Types and interfaces (pitfalls): add entries here.
 
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
+    {{"runtime.allfin"}},
+    {{"runtime.gcCleanups"}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 };

@@ -131,6 +131,13 @@ enum class Fld : uint8_t {
   kDeferFn,
   kDeferLink,
   kDeferHeap,
+  kFinblockAlllink,
+  kFinblockCnt,
+  kFinblockFin,
+  kCleanupQueueAll,       // Go 1.24+
+  kCleanupBlockAlllink,   // Go 1.24+
+  kCleanupBlockN,         // Go 1.24+
+  kCleanupBlockCleanups,  // Go 1.24+
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 
@@ -160,6 +167,7 @@ enum class Typ : uint8_t {
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
   kMspan,
   kPanic,
+  kCleanupFn,  // Go 1.25+
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 
@@ -183,6 +191,8 @@ enum class Glob : uint8_t {
   // Types and interfaces (pitfalls): add entries here.
 
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
+  kAllfin,
+  kGcCleanups,  // Go 1.24+
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
 

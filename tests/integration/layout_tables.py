@@ -32,7 +32,9 @@ def check_globals(report, case, plain_exe, plain, stripped_exe, stripped):
     for name, addr in want.items():
         w = section_offset(plain_secs, int(addr, 16)) if addr else None
         g = section_offset(stripped_secs, int(got[name], 16)) if got.get(name) else None
-        report.check(w is not None and w[0] is not None and w == g, f"global:{case}:{name}",
+        # A global this version does not have (no symbol) must be absent in both.
+        absent = w is None and g is None
+        report.check(absent or (w is not None and w[0] is not None and w == g), f"global:{case}:{name}",
                      f"  plain symbol at {w}, stripped code reference at {g}")
 
 
