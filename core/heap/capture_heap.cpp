@@ -3,6 +3,7 @@
 // allocation bits, Go 1.19-1.21 heap bitmaps, data/bss and their pointer masks, specials).
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <unordered_set>
 
 #include "core/heap/heap.h"
@@ -26,6 +27,59 @@ uint64_t get_le(const uint8_t* p, uint64_t size) {
   uint64_t v = 0;
   for (uint64_t i = 0; i < size && i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
   return v;
+}
+
+// Many small reads (mspans from fixalloc chunks, allocBits from gcBits arenas) lie close
+// together: read them as a few larger ranges, one system call each, then hand out the pieces.
+void read_clustered(Memory& mem, std::span<ReadRequest> reqs) {
+  constexpr uint64_t kGap = 4096, kMaxGroup = 4 << 20;
+  std::vector<size_t> order(reqs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return reqs[a].addr < reqs[b].addr; });
+  struct Group {
+    uint64_t start, end;
+    size_t first, last;  // into order
+  };
+  std::vector<Group> groups;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const ReadRequest& r = reqs[order[k]];
+    uint64_t s = r.addr.value(), e = s + r.out.size();
+    if (e < s || r.out.empty()) continue;
+    if (!groups.empty() && s <= groups.back().end + kGap &&
+        std::max(e, groups.back().end) - groups.back().start <= kMaxGroup) {
+      groups.back().end = std::max(groups.back().end, e);
+      groups.back().last = k;
+    } else {
+      groups.push_back({s, e, k, k});
+    }
+  }
+  std::vector<uint8_t> buf;
+  uint64_t total = 0;
+  for (const auto& g : groups) total += g.end - g.start;
+  buf.resize(total);
+  std::vector<ReadRequest> big(groups.size());
+  uint64_t at = 0;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    big[i].addr = RemoteAddr(groups[i].start);
+    big[i].out = std::span<uint8_t>(buf.data() + at, groups[i].end - groups[i].start);
+    at += groups[i].end - groups[i].start;
+  }
+  mem.read_many(big);
+  for (size_t i = 0; i < groups.size(); ++i) {
+    for (size_t k = groups[i].first; k <= groups[i].last; ++k) {
+      ReadRequest& r = reqs[order[k]];
+      uint64_t off = r.addr.value() - groups[i].start;
+      if (r.out.empty()) continue;
+      size_t avail = big[i].done > off ? big[i].done - off : 0;
+      if (avail < r.out.size()) {
+        r.done = mem.read(r.addr, r.out);  // the group stopped early: this one on its own
+      } else {
+        std::memcpy(r.out.data(), big[i].out.data() + off, r.out.size());
+        r.done = r.out.size();
+      }
+    }
+  }
 }
 
 // Reads mspan fields from a copy of the struct.
@@ -142,7 +196,7 @@ class Capturer {
         reqs[i].addr = RemoteAddr(get_le(&ptrs[i * 8], 8));
         reqs[i].out = std::span<uint8_t>(structs.data() + i * ssize, ssize);
       }
-      mem_.read_many(reqs);
+      read_clustered(mem_, reqs);
       size_t readable = 0;
       for (uint64_t i = 0; i < m; ++i) {
         if (reqs[i].done < ssize) {
@@ -251,7 +305,7 @@ class Capturer {
       reqs[i].out = std::span<uint8_t>(reinterpret_cast<uint8_t*>(&out_.alloc_words[s.bits_at]),
                                        (s.nelems + 7) / 8);
     }
-    mem_.read_many(reqs);
+    read_clustered(mem_, reqs);
     size_t bad = 0;
     for (size_t i = 0; i < out_.spans.size(); ++i) {
       HeapSpan& s = out_.spans[i];
