@@ -51,7 +51,7 @@ ExitCode run_on_target(const InfoOptions& opts, TargetKind kind, formats::Format
   if (opts.heap) {
     std::vector<std::string> problems;
     goroutines = read_goroutines(*s.runtime, GoroutineLimits{}, problems);
-    capture = capture_heap(*s.runtime, HeapOptions{});
+    capture = capture_heap(*s.runtime, HeapOptions{}, goroutines);
     capture->problems.insert(capture->problems.end(), problems.begin(), problems.end());
   }
   s.target->release();

@@ -515,9 +515,20 @@ class Capturer {
 
 }  // namespace
 
-HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts) {
+HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
+                         std::span<const Goroutine> goroutines) {
   auto t0 = std::chrono::steady_clock::now();
   HeapCapture out;
+  // Running goroutines: their stacks from the live sp (the thread's), as collect_roots scans.
+  std::vector<RemoteRange> stacks;
+  for (const Goroutine& g : goroutines) {
+    if (g.status != kGrunning || g.stack_hi <= g.stack_lo) continue;
+    for (const Thread& t : rt.target().threads()) {
+      if (t.has_regs && t.regs.rsp >= g.stack_lo && t.regs.rsp < g.stack_hi)
+        stacks.push_back({RemoteAddr(t.regs.rsp), g.stack_hi - t.regs.rsp});
+    }
+  }
+  rt.memory().capture(stacks);
   Capturer(rt, opts, out).run();
   out.capture_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

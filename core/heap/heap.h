@@ -128,8 +128,12 @@ struct HeapCapture {
 };
 
 // Stop phase: read the span metadata and copy what a mark phase needs (see the top comment).
-// Never throws for bad target memory: problems are listed in the capture.
-HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts);
+// `goroutines` (from read_goroutines, same stop) lets it also copy the stacks of running
+// goroutines from their thread's stack pointer: read_goroutines copies from the saved sp,
+// which is stale for a running goroutine, and collect_roots scans those stacks from the live
+// sp. Never throws for bad target memory: problems are listed in the capture.
+HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
+                         std::span<const Goroutine> goroutines = {});
 
 // Where one pointer word lives, for a pointer scan callback.
 using PointerFn = std::function<void(RemoteAddr slot, RemoteAddr value)>;
