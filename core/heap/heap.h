@@ -12,6 +12,15 @@
 //   2. HeapIndex(rt, std::move(capture)) runs after the target is released and answers
 //      everything below from the snapshot. Roots come from collect_roots().
 //
+// Use (cmd/info.cpp --heap does exactly this; analysis/heap_info.cpp walks the result):
+//   std::vector<Goroutine> gs = read_goroutines(rt, limits, problems);   // target stopped
+//   HeapCapture cap = capture_heap(rt, HeapOptions{}, gs);
+//   target.release();
+//   HeapIndex heap(rt, std::move(cap));
+//   RootSet roots = collect_roots(rt, heap, gs, RootOptions{});
+//   for each root: heap.object_at(root.value) -> mark; for each marked object:
+//   heap.for_each_pointer(obj, ...) -> heap.object_at(value) -> mark ...
+//
 // Soundness rule for a proof: whenever the metadata is missing, unreadable or not understood,
 // this layer over-approximates reachability (it reports more pointer words, scanning
 // conservatively, never fewer) and says so in problems(). A leak proof built on it may then
