@@ -9,6 +9,7 @@
 #include "cmd/session.h"
 #include "core/analysis/goroutine_frames.h"
 #include "core/analysis/native_frames.h"
+#include "core/analysis/variables.h"
 #include "formats/format.h"
 #include "formats/goroutines.h"
 
@@ -23,6 +24,8 @@ struct FramesCmdOptions {
   bool stats = false;
   bool native = false;
   NativeOptions native_opts;
+  bool locals = false;
+  ValueLimits value_limits;
   std::vector<std::string> states;
   std::vector<std::string> wait_reasons;
   std::string func_regex;
@@ -88,8 +91,19 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   formats::FramesStyle style;
   style.group = !o.no_group;
   profile_context(s, style);
-  s.target->release();
-  report::Goroutines report = build_goroutines(*s.runtime, snap, o.frames);
+  report::Goroutines report;
+  if (o.locals) {
+    // Values live in the heap and on stacks that were not copied: read them while the target is
+    // still stopped.
+    report = build_goroutines(*s.runtime, snap, o.frames);
+    VariableSession vars(*s.runtime, o.value_limits);
+    add_frame_locals(vars, report);
+    s.target->release();
+    style.group = false;
+  } else {
+    s.target->release();
+    report = build_goroutines(*s.runtime, snap, o.frames);
+  }
   if (o.native) add_native_frames(*s.runtime, snap, o.native_opts, report);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
@@ -141,6 +155,14 @@ void register_frames(CLI::App& app, Action& action) {
                 "(libunwind)");
   sub->add_option("--max-native-frames", o->native_opts.max_frames,
                   "Native frames per thread with --native (default 256)");
+  sub->add_flag("--locals", o->locals,
+                "Arguments and local variables of every frame, from DWARF (text, json)");
+  sub->add_option("--max-depth", o->value_limits.max_depth,
+                  "--locals: nesting shown in values (default 2)");
+  sub->add_option("--max-elements", o->value_limits.max_elements,
+                  "--locals: elements, fields and map entries shown per value (default 8)");
+  sub->add_option("--max-string", o->value_limits.max_string,
+                  "--locals: string bytes shown (default 64)");
   sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");
   add_target_options(*sub, o->target_opts);
   sub->add_option("target", o->target, "A pid or a core file")->required();

@@ -33,7 +33,21 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
       w.key("pc").hex(f.pc);
       w.key("entry").hex(f.entry);
       w.key("sp").hex(f.sp);
-      w.field("frame_size", f.frame_size).end_object();
+      w.field("frame_size", f.frame_size);
+      if (gs.with_locals && !f.inlined) {
+        w.key("locals").begin_array();
+        for (const auto& v : f.locals) {
+          w.begin_object().field("name", v.name).field("arg", v.arg).field("type", v.type);
+          if (v.unavailable.empty()) {
+            w.field("value", v.value).field("dynamic_type", v.dynamic_type);
+          } else {
+            w.field("unavailable", v.unavailable);
+          }
+          w.end_object();
+        }
+        w.end_array();
+      }
+      w.end_object();
     }
     w.end_array();
     w.key("created_by");

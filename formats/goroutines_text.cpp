@@ -43,6 +43,14 @@ void append_group(std::string& out, const std::vector<const report::Goroutine*>&
       out += fmt::format("  pc={:#x} +{:#x} sp={:#x} frame={}", f.pc, f.pc - f.entry, f.sp,
                          f.frame_size);
     out += '\n';
+    for (const auto& v : f.locals) {
+      out += fmt::format("        {} {} = ", v.arg ? "arg" : "local", escape_terminal(v.name));
+      if (!v.unavailable.empty()) {
+        out += fmt::format("({}) <{}>\n", escape_terminal(v.type), escape_terminal(v.unavailable));
+      } else {
+        out += escape_terminal(v.value) + '\n';
+      }
+    }
   }
   if (!g.error.empty())
     out += fmt::format("    (stack incomplete: {})\n", escape_terminal(g.error));

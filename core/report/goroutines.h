@@ -8,6 +8,16 @@
 
 namespace ifx::report {
 
+// An argument or local of a frame (`frames --locals`).
+struct Variable {
+  std::string name;
+  bool arg = false;
+  std::string type;          // static type
+  std::string value;         // preview; for interfaces `error(*main.MyErr) nil`
+  std::string dynamic_type;  // interfaces: the dynamic type ("" when nil or not an interface)
+  std::string unavailable;   // why there is no value ("optimized away", "unreadable: ...")
+};
+
 struct Frame {
   std::string function;
   std::string file;
@@ -21,6 +31,7 @@ struct Frame {
   bool elided_wrapper = false;  // a wrapper the runtime leaves out of tracebacks and profiles
   uint32_t physical_index = 0;  // which physical frame this source frame belongs to
   std::string args;             // the runtime's rendering of the arguments (physical frames)
+  std::vector<Variable> locals;  // --locals: DWARF arguments and locals (physical frames)
 };
 
 struct Instruction {
@@ -94,6 +105,7 @@ struct Goroutines {
   std::string go_version;
   int go_minor = 0;             // picks the runtime's elision rule in the go format
   bool include_system = false;  // --system: the go format prints runtime goroutines too
+  bool with_locals = false;     // --locals was asked for
   std::vector<Goroutine> goroutines;
   std::vector<std::string> warnings;
   bool native = false;                       // --native: native frames were looked for

@@ -14,7 +14,7 @@ struct FieldAt {
 // "size" became internal/abi.Type "Size_"); name is how reports and tables call it.
 struct FieldSpec {
   std::string_view name;
-  FieldAt at[3];
+  FieldAt at[4];
 };
 
 constexpr FieldSpec kFieldSpecs[] = {
@@ -123,6 +123,21 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"internal/abi.ITab.Type", {{"runtime.itab", "_type"}, {"internal/abi.ITab", "Type"}}},
     {"runtime.moduledata.types", {{"runtime.moduledata", "types"}}},
     {"runtime.moduledata.etypes", {{"runtime.moduledata", "etypes"}}},
+    {"internal/abi.MapType.Group",
+     {{"runtime.maptype", "bucket"},
+      {"internal/abi.MapType", "Bucket"},
+      {"internal/abi.SwissMapType", "Group"},
+      {"internal/abi.MapType", "Group"}}},
+    {"runtime.hmap.count", {{"runtime.hmap", "count"}}},
+    {"runtime.hmap.B", {{"runtime.hmap", "B"}}},
+    {"runtime.hmap.buckets", {{"runtime.hmap", "buckets"}}},
+    {"runtime.hmap.oldbuckets", {{"runtime.hmap", "oldbuckets"}}},
+    {"internal/runtime/maps.Map.used", {{"internal/runtime/maps.Map", "used"}}},
+    {"internal/runtime/maps.Map.dirPtr", {{"internal/runtime/maps.Map", "dirPtr"}}},
+    {"internal/runtime/maps.Map.dirLen", {{"internal/runtime/maps.Map", "dirLen"}}},
+    {"internal/runtime/maps.table.groups.data", {{"internal/runtime/maps.table", "groups.data"}}},
+    {"internal/runtime/maps.table.groups.lengthMask",
+     {{"internal/runtime/maps.table", "groups.lengthMask"}}},
 
     // Heap: arenas, spans, bitmaps (leaks): add entries here.
     {"runtime.mheap.allspans.array", {{"runtime.mheap", "allspans.array"}}},

@@ -96,6 +96,16 @@ enum class Fld : uint8_t {
   kItabType,
   kModuledataTypes,
   kModuledataEtypes,
+  kMapTypeGroup,
+  kHmapCount,
+  kHmapB,
+  kHmapBuckets,
+  kHmapOldbuckets,
+  kSwissMapUsed,
+  kSwissMapDirPtr,
+  kSwissMapDirLen,
+  kSwissTableGroupsData,
+  kSwissTableGroupsLengthMask,
 
   // Heap: arenas, spans, bitmaps (leaks): add entries here.
   kMheapAllspansArray,

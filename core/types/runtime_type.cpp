@@ -193,6 +193,13 @@ std::optional<uint64_t> TypeReader::array_len(const RuntimeType& t) {
   return field(t.addr, Fld::kArrayTypeLen);
 }
 
+std::optional<RemoteAddr> TypeReader::map_group(const RuntimeType& t) {
+  if (t.kind != Kind::kMap) return std::nullopt;
+  auto v = field(t.addr, Fld::kMapTypeGroup);
+  if (!v || *v == 0) return std::nullopt;
+  return RemoteAddr(*v);
+}
+
 std::optional<uint64_t> TypeReader::chan_dir(const RuntimeType& t) {
   if (t.kind != Kind::kChan) return std::nullopt;
   return field(t.addr, Fld::kChanTypeDir);

@@ -122,6 +122,8 @@ class TypeReader {
   std::optional<RemoteAddr> key(const RuntimeType& t);   // map
   std::optional<uint64_t> array_len(const RuntimeType& t);
   std::optional<uint64_t> chan_dir(const RuntimeType& t);
+  // map: the bucket (classic) or slot group (swiss) type.
+  std::optional<RemoteAddr> map_group(const RuntimeType& t);
   std::vector<StructFieldDesc> fields(const RuntimeType& t);
   std::vector<MethodDesc> interface_methods(const RuntimeType& t);
   std::optional<UncommonDesc> uncommon(const RuntimeType& t);
@@ -137,6 +139,7 @@ class TypeReader {
   RemoteRange types_section() const { return types_; }
   // Why type descriptors cannot be read at all ("" when they can).
   const std::string& problem() const { return problem_; }
+  GoRuntime& runtime() { return rt_; }
 
  private:
   bool read_bytes(RemoteAddr addr, std::span<uint8_t> out);

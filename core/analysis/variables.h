@@ -1,0 +1,75 @@
+// Variables of a target: package-level variables and the arguments and locals of goroutine
+// frames, found through DWARF and read with the value reader. One per analysis; not
+// thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/report/goroutines.h"
+#include "core/runtime/go_runtime.h"
+#include "core/types/runtime_type.h"
+#include "core/values/dwarf_vars.h"
+#include "core/values/go_type.h"
+#include "core/values/value_reader.h"
+
+namespace ifx {
+
+// A variable resolved to a type and a place in target memory.
+struct ResolvedVariable {
+  std::string name;
+  bool arg = false;
+  const GoType* type = nullptr;
+  std::optional<RemoteAddr> addr;
+  std::string unavailable;  // why there is no address
+  // A value the compiler split across stack slots is assembled here, at a synthetic address;
+  // pointers inside it still lead into target memory. Null: addr is in target memory.
+  std::shared_ptr<Memory> assembled;
+};
+
+// Target memory with one synthetic range served from local bytes.
+class AssembledMemory : public Memory {
+ public:
+  static constexpr uint64_t kBase = 0xffffff0000000000;
+  AssembledMemory(Memory& target, std::vector<uint8_t> bytes)
+      : target_(target), bytes_(std::move(bytes)) {}
+  size_t read(RemoteAddr addr, std::span<uint8_t> out) override;
+  std::string why_unreadable(RemoteAddr addr, uint64_t size) override {
+    return target_.why_unreadable(addr, size);
+  }
+
+ private:
+  Memory& target_;
+  std::vector<uint8_t> bytes_;
+};
+
+class VariableSession {
+ public:
+  VariableSession(GoRuntime& rt, ValueLimits limits);
+
+  // Why variables cannot be read at all ("" when DWARF is there).
+  const std::string& no_dwarf() const { return no_dwarf_; }
+  TypeReader& types() { return types_; }
+  TypeSystem& type_system() { return *system_; }
+  ValueReader& values() { return *values_; }
+
+  std::vector<ResolvedVariable> globals();
+  // Arguments and locals of one physical frame; `trapped`: the innermost frame of a running
+  // goroutine, whose pc is not a return address.
+  std::vector<ResolvedVariable> frame_variables(const report::Frame& f, bool trapped);
+
+ private:
+  GoRuntime& rt_;
+  TypeReader types_;
+  std::unique_ptr<DwarfVars> dwarf_;
+  std::unique_ptr<TypeSystem> system_;
+  std::unique_ptr<ValueReader> values_;
+  std::string no_dwarf_;
+};
+
+// `frames --locals`: fills each physical frame's locals.
+void add_frame_locals(VariableSession& vars, report::Goroutines& gs);
+
+}  // namespace ifx

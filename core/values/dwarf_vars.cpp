@@ -1,0 +1,171 @@
+// Indexes package-level variables and function pc ranges once; evaluates the few location
+// operations Go's compiler emits (addr, call_frame_cfa, fbreg, piece, registers).
+#include "core/values/dwarf_vars.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+#include <algorithm>
+
+namespace ifx {
+namespace {
+
+constexpr int kMaxScopeDepth = 64;
+constexpr size_t kMaxVariables = 4096;
+
+std::optional<uint64_t> type_die(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  Dwarf_Die type;
+  if (dwarf_attr(die, DW_AT_type, &attr) == nullptr) return std::nullopt;
+  if (dwarf_formref_die(&attr, &type) == nullptr) return std::nullopt;
+  return dwarf_dieoffset(&type);
+}
+
+// Evaluates one location expression; fills pieces or says why it cannot.
+void evaluate(const Dwarf_Op* ops, size_t n, uint64_t cfa, FrameVariable& v) {
+  std::vector<uint64_t> stack;
+  bool in_register = false;
+  auto flush = [&](uint64_t size) {
+    VarPiece p;
+    p.size = size;
+    if (!in_register && !stack.empty()) p.addr = stack.back();
+    v.pieces.push_back(p);
+    stack.clear();
+    in_register = false;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const Dwarf_Op& op = ops[i];
+    switch (op.atom) {
+      case DW_OP_addr: stack.push_back(op.number); break;
+      case DW_OP_call_frame_cfa: stack.push_back(cfa); break;
+      case DW_OP_fbreg: stack.push_back(cfa + static_cast<int64_t>(op.number)); break;
+      case DW_OP_consts: stack.push_back(op.number); break;
+      case DW_OP_plus_uconst:
+        if (!stack.empty()) stack.back() += op.number;
+        break;
+      case DW_OP_plus:
+        if (stack.size() >= 2) {
+          uint64_t b = stack.back();
+          stack.pop_back();
+          stack.back() += b;
+        }
+        break;
+      case DW_OP_piece: flush(op.number); break;
+      case DW_OP_regx: in_register = true; break;
+      default:
+        if (op.atom >= DW_OP_reg0 && op.atom <= DW_OP_reg31) {
+          in_register = true;
+          break;
+        }
+        v.unavailable = fmt::format("location operation {:#x} not supported", op.atom);
+        return;
+    }
+  }
+  if (v.pieces.empty()) {
+    if (in_register) {
+      v.unavailable = "in a register at this pc";
+    } else if (stack.empty()) {
+      v.unavailable = "optimized away";
+    } else {
+      v.pieces.push_back({0, stack.back()});
+    }
+  } else if (!stack.empty() || in_register) {
+    flush(0);
+  }
+}
+
+}  // namespace
+
+DwarfVars::DwarfVars(const std::string& exe_path) : dwarf_(exe_path) {
+  index();
+}
+
+void DwarfVars::index() {
+  Dwarf_Off off = 0, next = 0;
+  size_t header_size = 0;
+  while (dwarf_nextcu(dwarf_.handle(), off, &next, &header_size, nullptr, nullptr, nullptr) == 0) {
+    Dwarf_Die cu, child;
+    if (dwarf_offdie(dwarf_.handle(), off + header_size, &cu) != nullptr &&
+        dwarf_child(&cu, &child) == 0) {
+      do {
+        int tag = dwarf_tag(&child);
+        if (tag == DW_TAG_variable) {
+          const char* name = dwarf_diename(&child);
+          Dwarf_Attribute attr;
+          Dwarf_Op* expr = nullptr;
+          size_t len = 0;
+          auto t = type_die(&child);
+          if (name != nullptr && t && dwarf_attr(&child, DW_AT_location, &attr) != nullptr &&
+              dwarf_getlocation(&attr, &expr, &len) == 0 && len == 1 &&
+              expr[0].atom == DW_OP_addr) {
+            globals_.push_back({name, expr[0].number, *t});
+          }
+        } else if (tag == DW_TAG_subprogram) {
+          Dwarf_Addr low = 0, high = 0;
+          if (dwarf_lowpc(&child, &low) == 0 && dwarf_highpc(&child, &high) == 0 && high > low)
+            funcs_.push_back({low, high, dwarf_dieoffset(&child)});
+        }
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    off = next;
+  }
+  std::sort(funcs_.begin(), funcs_.end(),
+            [](const FuncRange& a, const FuncRange& b) { return a.low < b.low; });
+  std::sort(globals_.begin(), globals_.end(),
+            [](const DwarfGlobal& a, const DwarfGlobal& b) { return a.name < b.name; });
+}
+
+bool DwarfVars::has_function(uint64_t pc) const {
+  auto it = std::upper_bound(funcs_.begin(), funcs_.end(), pc,
+                             [](uint64_t p, const FuncRange& f) { return p < f.low; });
+  return it != funcs_.begin() && pc < std::prev(it)->high;
+}
+
+std::vector<FrameVariable> DwarfVars::frame_variables(uint64_t pc, uint64_t cfa) const {
+  std::vector<FrameVariable> out;
+  auto it = std::upper_bound(funcs_.begin(), funcs_.end(), pc,
+                             [](uint64_t p, const FuncRange& f) { return p < f.low; });
+  if (it == funcs_.begin() || pc >= std::prev(it)->high) return out;
+  Dwarf_Die fn;
+  if (dwarf_offdie(dwarf_.handle(), std::prev(it)->die, &fn) == nullptr) return out;
+  std::vector<FrameVariable> locals;
+  auto visit = [&](auto& self, Dwarf_Die* scope, int depth) -> void {
+    Dwarf_Die child;
+    if (depth > kMaxScopeDepth || dwarf_child(scope, &child) != 0) return;
+    do {
+      int tag = dwarf_tag(&child);
+      if (tag == DW_TAG_lexical_block) {
+        if (dwarf_haspc(&child, pc) == 1) self(self, &child, depth + 1);
+        continue;
+      }
+      if (tag != DW_TAG_formal_parameter && tag != DW_TAG_variable) continue;
+      if (out.size() + locals.size() >= kMaxVariables) return;
+      FrameVariable v;
+      const char* name = dwarf_diename(&child);
+      v.name = name != nullptr ? name : "?";
+      v.is_arg = tag == DW_TAG_formal_parameter;
+      v.type_die = type_die(&child).value_or(0);
+      Dwarf_Attribute attr;
+      if (dwarf_attr(&child, DW_AT_location, &attr) == nullptr) {
+        v.unavailable = "optimized away";
+      } else {
+        Dwarf_Op* expr = nullptr;
+        size_t len = 0;
+        int n = dwarf_getlocation(&attr, &expr, &len) == 0
+                    ? 1
+                    : dwarf_getlocation_addr(&attr, pc, &expr, &len, 1);
+        if (n <= 0) {
+          v.unavailable = "optimized away at this pc";
+        } else {
+          evaluate(expr, len, cfa, v);
+        }
+      }
+      (v.is_arg ? out : locals).push_back(std::move(v));
+    } while (dwarf_siblingof(&child, &child) == 0);
+  };
+  visit(visit, &fn, 0);
+  for (auto& v : locals) out.push_back(std::move(v));
+  return out;
+}
+
+}  // namespace ifx
