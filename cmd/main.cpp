@@ -58,6 +58,7 @@ int run(int argc, char** argv) {
   register_info(app, action);
   register_frames(app, action);
   register_gcore(app, action);
+  register_pitfalls(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -48,7 +48,8 @@ void resolve_pieces(Memory& mem, std::vector<VarPiece> pieces, ResolvedVariable&
   uint64_t total = 0;
   for (const VarPiece& p : pieces) {
     if (!p.addr) {
-      v.unavailable = pieces.size() == 1 ? "optimized away" : "partly optimized away or in registers";
+      v.unavailable =
+          pieces.size() == 1 ? "optimized away" : "partly optimized away or in registers";
       return;
     }
     if (*p.addr != *pieces.front().addr + total) contiguous = false;
@@ -71,7 +72,8 @@ void resolve_pieces(Memory& mem, std::vector<VarPiece> pieces, ResolvedVariable&
     size_t at = bytes.size();
     bytes.resize(at + p.size);
     if (!mem.read_exact(RemoteAddr(*p.addr), std::span<uint8_t>(bytes.data() + at, p.size))) {
-      v.unavailable = fmt::format("unreadable: {}", mem.why_unreadable(RemoteAddr(*p.addr), p.size));
+      v.unavailable =
+          fmt::format("unreadable: {}", mem.why_unreadable(RemoteAddr(*p.addr), p.size));
       return;
     }
   }

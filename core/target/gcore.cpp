@@ -22,6 +22,7 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPresent = uint64_t{1} << 63;
 constexpr uint64_t kSwapped = uint64_t{1} << 62;
+constexpr uint64_t kFilePage = uint64_t{1} << 61;  // file page or shared anonymous
 constexpr uint64_t kPfnMask = (uint64_t{1} << 55) - 1;
 
 // The frame number of the kernel's shared zero page, found by read-faulting a page of our own;
@@ -63,9 +64,12 @@ uint32_t pflags(const Mapping& m) {
 }
 
 // Appends the segments of one anonymous or written mapping: each run of touched pages with the
-// untouched run after it becomes one PT_LOAD (filesz = touched bytes, memsz = both).
+// untouched run after it becomes one PT_LOAD (filesz = touched bytes, memsz = both). With
+// `private_copies`, only pages the process copied away from the file count as touched (a PIE's
+// RELRO data, relocated at load and then made read-only: the file holds unrelocated bytes).
 void plan_touched(const Mapping& m, int pagemap_fd, uint64_t zero_pfn,
-                  std::vector<CoreSegment>& out, bool& pagemap_ok, int& pagemap_err) {
+                  std::vector<CoreSegment>& out, bool& pagemap_ok, int& pagemap_err,
+                  bool private_copies = false) {
   uint32_t flags = pflags(m);
   bool open_segment = false;
   auto add_page = [&](RemoteAddr a, bool touched) {
@@ -98,6 +102,7 @@ void plan_touched(const Mapping& m, int pagemap_fd, uint64_t zero_pfn,
       uint64_t e = entries[i];
       bool zero_page = zero_pfn != 0 && (e & kPresent) != 0 && (e & kPfnMask) == zero_pfn;
       bool touched = i >= valid || ((e & (kPresent | kSwapped)) != 0 && !zero_page);
+      if (private_copies) touched = i >= valid || ((e & kPresent) != 0 && (e & kFilePage) == 0);
       add_page(a + i * kPage, touched);
     }
     a += n * kPage;
@@ -221,6 +226,9 @@ std::vector<PlannedSegment> plan_segments(LiveTarget& target, std::vector<std::s
     uint64_t size = m.end - m.start;
     if (device_mapping(m)) {
       segs.push_back(CoreSegment{m.start, size, 0, pflags(m)});
+    } else if (readable_file(m) && m.perms[1] != 'w' && m.perms[3] == 'p' && m.offset != 0 &&
+               m.perms[2] != 'x') {
+      plan_touched(m, fd, zero_pfn, segs, pagemap_ok, pagemap_err, true);
     } else if (readable_file(m) && m.perms[1] != 'w') {
       // Readers take these bytes from the file; keep an ELF header page for its build id.
       uint8_t magic[SELFMAG] = {};

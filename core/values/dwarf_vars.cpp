@@ -36,10 +36,18 @@ void evaluate(const Dwarf_Op* ops, size_t n, uint64_t cfa, FrameVariable& v) {
   for (size_t i = 0; i < n; ++i) {
     const Dwarf_Op& op = ops[i];
     switch (op.atom) {
-      case DW_OP_addr: stack.push_back(op.number); break;
-      case DW_OP_call_frame_cfa: stack.push_back(cfa); break;
-      case DW_OP_fbreg: stack.push_back(cfa + static_cast<int64_t>(op.number)); break;
-      case DW_OP_consts: stack.push_back(op.number); break;
+      case DW_OP_addr:
+        stack.push_back(op.number);
+        break;
+      case DW_OP_call_frame_cfa:
+        stack.push_back(cfa);
+        break;
+      case DW_OP_fbreg:
+        stack.push_back(cfa + static_cast<int64_t>(op.number));
+        break;
+      case DW_OP_consts:
+        stack.push_back(op.number);
+        break;
       case DW_OP_plus_uconst:
         if (!stack.empty()) stack.back() += op.number;
         break;
@@ -50,8 +58,12 @@ void evaluate(const Dwarf_Op* ops, size_t n, uint64_t cfa, FrameVariable& v) {
           stack.back() += b;
         }
         break;
-      case DW_OP_piece: flush(op.number); break;
-      case DW_OP_regx: in_register = true; break;
+      case DW_OP_piece:
+        flush(op.number);
+        break;
+      case DW_OP_regx:
+        in_register = true;
+        break;
       default:
         if (op.atom >= DW_OP_reg0 && op.atom <= DW_OP_reg31) {
           in_register = true;
@@ -92,13 +104,16 @@ void DwarfVars::index() {
         if (tag == DW_TAG_variable) {
           const char* name = dwarf_diename(&child);
           Dwarf_Attribute attr;
-          Dwarf_Op* expr = nullptr;
-          size_t len = 0;
+          Dwarf_Block block;
           auto t = type_die(&child);
+          // Go writes DW_OP_addr as a DW_FORM_block1, which libdw does not take for a location
+          // expression in DWARF 4: decode the block itself.
           if (name != nullptr && t && dwarf_attr(&child, DW_AT_location, &attr) != nullptr &&
-              dwarf_getlocation(&attr, &expr, &len) == 0 && len == 1 &&
-              expr[0].atom == DW_OP_addr) {
-            globals_.push_back({name, expr[0].number, *t});
+              dwarf_formblock(&attr, &block) == 0 && block.length == 9 &&
+              block.data[0] == DW_OP_addr) {
+            uint64_t addr = 0;
+            for (int i = 0; i < 8; ++i) addr |= uint64_t{block.data[1 + i]} << (8 * i);
+            globals_.push_back({name, addr, *t});
           }
         } else if (tag == DW_TAG_subprogram) {
           Dwarf_Addr low = 0, high = 0;

@@ -14,7 +14,7 @@
 namespace ifx {
 
 struct DwarfGlobal {
-  std::string name;  // "main.cfg"
+  std::string name;   // "main.cfg"
   uint64_t addr = 0;  // link-time address
   uint64_t type_die = 0;
 };
@@ -38,7 +38,9 @@ class DwarfVars {
  public:
   explicit DwarfVars(const std::string& exe_path);
 
-  struct Dwarf* handle() const { return dwarf_.handle(); }
+  struct Dwarf* handle() const {
+    return dwarf_.handle();
+  }
   const std::vector<DwarfGlobal>& globals() const { return globals_; }
   bool has_function(uint64_t pc) const;
   // Arguments first (in declaration order), then locals visible at link-time pc `pc`. `cfa` is

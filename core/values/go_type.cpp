@@ -15,9 +15,11 @@ constexpr unsigned kAtGoRuntimeType = 0x2904;
 std::optional<uint64_t> udata(Dwarf_Die* die, unsigned at) {
   Dwarf_Attribute attr;
   Dwarf_Word v = 0;
-  if (dwarf_attr(die, at, &attr) == nullptr || dwarf_formudata(&attr, &v) != 0)
-    return std::nullopt;
-  return v;
+  if (dwarf_attr(die, at, &attr) == nullptr) return std::nullopt;
+  if (dwarf_formudata(&attr, &v) == 0) return v;
+  Dwarf_Addr a = 0;  // DW_AT_go_runtime_type may come as an address form
+  if (dwarf_formaddr(&attr, &a) == 0) return a;
+  return std::nullopt;
 }
 
 std::optional<Dwarf_Die> type_of(Dwarf_Die* die) {
@@ -76,7 +78,9 @@ void TypeSystem::fill_runtime(GoType& t, const RuntimeType& rt) {
   t.resolved = true;
   if (auto e = types_.elem(rt)) t.elem = from_runtime(*e);
   switch (rt.kind) {
-    case Kind::kArray: t.len = types_.array_len(rt).value_or(0); break;
+    case Kind::kArray:
+      t.len = types_.array_len(rt).value_or(0);
+      break;
     case Kind::kMap: {
       if (auto k = types_.key(rt)) t.key = from_runtime(*k);
       if (auto g = types_.map_group(rt)) t.map_group = from_runtime(*g);
@@ -87,8 +91,11 @@ void TypeSystem::fill_runtime(GoType& t, const RuntimeType& rt) {
         t.fields.push_back({f.name, from_runtime(f.type), f.offset, f.embedded});
       }
       break;
-    case Kind::kInterface: t.empty_interface = types_.interface_methods(rt).empty(); break;
-    default: break;
+    case Kind::kInterface:
+      t.empty_interface = types_.interface_methods(rt).empty();
+      break;
+    default:
+      break;
   }
 }
 
@@ -118,7 +125,8 @@ const GoType* TypeSystem::from_dwarf(uint64_t die_offset) {
   t->name = die_name(&die);
   Dwarf_Word size = 0;
   if (dwarf_aggregate_size(&die, &size) == 0) t->size = size;
-  if (auto off = udata(&die, kAtGoRuntimeType)) t->runtime = types_.type_off(static_cast<int32_t>(*off));
+  if (auto off = udata(&die, kAtGoRuntimeType))
+    t->runtime = types_.type_off(static_cast<int32_t>(*off));
   if (depth_ >= kMaxTypeDepth) {
     t->problem = "type nesting too deep";
     return t;
@@ -130,8 +138,8 @@ const GoType* TypeSystem::from_dwarf(uint64_t die_offset) {
     case DW_TAG_base_type:
       if (!go_kind) {
         auto enc = udata(&die, DW_AT_encoding).value_or(0);
-        t->kind = enc == DW_ATE_boolean ? Kind::kBool
-                  : enc == DW_ATE_float ? (size == 4 ? Kind::kFloat32 : Kind::kFloat64)
+        t->kind = enc == DW_ATE_boolean  ? Kind::kBool
+                  : enc == DW_ATE_float  ? (size == 4 ? Kind::kFloat32 : Kind::kFloat64)
                   : enc == DW_ATE_signed ? Kind::kInt64
                                          : Kind::kUint64;
       }
@@ -176,8 +184,14 @@ const GoType* TypeSystem::from_dwarf(uint64_t die_offset) {
         } while (dwarf_siblingof(&child, &child) == 0);
       }
       if (t->kind == Kind::kSlice) {
+        Dwarf_Attribute attr;
+        Dwarf_Die elem;
+        if (dwarf_attr(&die, 0x2902, &attr) != nullptr &&
+            dwarf_formref_die(&attr, &elem) != nullptr)
+          t->elem = from_dwarf(dwarf_dieoffset(&elem));
         for (auto& f : t->fields) {
-          if (f.name == "array" && f.type->kind == Kind::kPointer) t->elem = f.type->elem;
+          if (t->elem == nullptr && f.name == "array" && f.type->kind == Kind::kPointer)
+            t->elem = f.type->elem;
         }
       }
       break;

@@ -30,13 +30,13 @@ struct GoType {
     uint64_t offset = 0;
     bool embedded = false;
   };
-  std::vector<Field> fields;                // struct
-  bool empty_interface = false;             // interface: eface (no methods) or iface
-  std::optional<RemoteAddr> runtime;        // its runtime type descriptor, when known
-  const GoType* map_group = nullptr;        // map: bucket (classic) or slot group (swiss)
-  bool direct_iface = false;                // stored in an interface's data word itself
-  bool resolved = false;                    // fields/elem filled
-  std::string problem;                      // why it is unknown, if kind is kInvalid
+  std::vector<Field> fields;          // struct
+  bool empty_interface = false;       // interface: eface (no methods) or iface
+  std::optional<RemoteAddr> runtime;  // its runtime type descriptor, when known
+  const GoType* map_group = nullptr;  // map: bucket (classic) or slot group (swiss)
+  bool direct_iface = false;          // stored in an interface's data word itself
+  bool resolved = false;              // fields/elem filled
+  std::string problem;                // why it is unknown, if kind is kInvalid
 };
 
 class TypeSystem {

@@ -40,12 +40,23 @@ std::string quote_go_string(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\r': out += "\\r"; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      default:
+        break;
     }
     if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
@@ -116,7 +127,8 @@ std::string ValueReader::render_string(RemoteAddr addr) {
   if (*p == 0) return fmt::format("<bad string: nil data, len {}>", *n);
   uint64_t shown = std::min<uint64_t>(*n, limits_.max_string);
   std::string bytes(shown, '\0');
-  size_t got = mem_.read(RemoteAddr(*p), std::span<uint8_t>(reinterpret_cast<uint8_t*>(bytes.data()), shown));
+  size_t got = mem_.read(RemoteAddr(*p),
+                         std::span<uint8_t>(reinterpret_cast<uint8_t*>(bytes.data()), shown));
   if (got < shown) return unreadable(RemoteAddr(*p + got), shown - got);
   std::string out = quote_go_string(bytes);
   if (shown < *n) out += fmt::format("...+{} more", *n - shown);
@@ -136,18 +148,22 @@ std::string ValueReader::render_scalar(const GoType* t, RemoteAddr addr) {
     return static_cast<int64_t>(v);
   };
   switch (t->kind) {
-    case Kind::kBool: return u != 0 ? "true" : "false";
+    case Kind::kBool:
+      return u != 0 ? "true" : "false";
     case Kind::kInt:
     case Kind::kInt8:
     case Kind::kInt16:
     case Kind::kInt32:
-    case Kind::kInt64: return fmt::format("{}", sext(u));
+    case Kind::kInt64:
+      return fmt::format("{}", sext(u));
     case Kind::kUint:
     case Kind::kUint8:
     case Kind::kUint16:
     case Kind::kUint32:
-    case Kind::kUint64: return fmt::format("{}", u);
-    case Kind::kUintptr: return fmt::format("{:#x}", u);
+    case Kind::kUint64:
+      return fmt::format("{}", u);
+    case Kind::kUintptr:
+      return fmt::format("{:#x}", u);
     case Kind::kFloat32: {
       float f = 0;
       std::memcpy(&f, b.data(), 4);
@@ -170,7 +186,8 @@ std::string ValueReader::render_scalar(const GoType* t, RemoteAddr addr) {
       std::memcpy(&im, b.data() + 8, 8);
       return fmt::format("({}{:+}i)", re, im);
     }
-    default: return "?";
+    default:
+      return "?";
   }
 }
 
@@ -178,12 +195,14 @@ std::string ValueReader::render(const GoType* t, RemoteAddr addr, int depth) {
   if (t == nullptr || (t->kind == Kind::kInvalid && !t->problem.empty()))
     return fmt::format("<type unknown: {}>", t != nullptr ? t->problem : "none");
   switch (t->kind) {
-    case Kind::kString: return render_string(addr);
+    case Kind::kString:
+      return render_string(addr);
     case Kind::kInterface: {
       InterfaceValue v = interface_value(t, addr);
       if (!v.problem.empty()) return fmt::format("{}(<unreadable: {}>)", t->name, v.problem);
       if (v.nil) return fmt::format("{} nil", t->name);
-      std::string inner = depth > limits_.max_depth ? "..." : render(v.dynamic, v.value_addr, depth + 1);
+      std::string inner =
+          depth > limits_.max_depth ? "..." : render(v.dynamic, v.value_addr, depth + 1);
       return fmt::format("{}({}) {}", t->name, v.dynamic->name, inner);
     }
     case Kind::kPointer:
@@ -262,7 +281,8 @@ std::string ValueReader::render(const GoType* t, RemoteAddr addr, int depth) {
       if (!why.empty()) out += fmt::format(" <{}>", why);
       return out;
     }
-    default: return render_scalar(t, addr);
+    default:
+      return render_scalar(t, addr);
   }
 }
 

@@ -16,9 +16,9 @@ namespace ifx {
 
 // Bounds as configuration (defaults here, flags raise them).
 struct ValueLimits {
-  int max_depth = 2;              // nesting shown in previews
-  size_t max_elements = 8;        // elements/fields/map entries shown per aggregate
-  size_t max_string = 64;         // string bytes shown
+  int max_depth = 2;                // nesting shown in previews
+  size_t max_elements = 8;          // elements/fields/map entries shown per aggregate
+  size_t max_string = 64;           // string bytes shown
   size_t max_walk_elements = 4096;  // elements visited per slice/array/map while scanning
   uint64_t max_map_buckets = 1 << 16;
 };

@@ -1,0 +1,21 @@
+// `pitfalls`: typed-nil interfaces in package-level variables, in the arguments and locals of
+// every goroutine's frames, and in what those reach within a bounded depth.
+#pragma once
+
+#include "core/analysis/variables.h"
+#include "core/report/goroutines.h"
+#include "core/report/pitfalls.h"
+
+namespace ifx {
+
+struct PitfallOptions {
+  int max_depth = 6;              // pointers, fields, elements followed from a variable
+  size_t max_elements = 4096;     // elements per slice/array/map examined
+  uint64_t max_values = 5000000;  // values visited in all
+  bool runtime_globals = false;   // also the runtime's own package-level variables
+};
+
+report::Pitfalls find_pitfalls(VariableSession& vars, const report::Goroutines& gs,
+                               const PitfallOptions& opts);
+
+}  // namespace ifx

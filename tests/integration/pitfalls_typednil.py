@@ -1,0 +1,100 @@
+"""`ifxray pitfalls` and `frames --locals` against what the typednil fixture's own runtime says.
+
+Oracle: the fixture writes planted.json, every interface it planted (globals, struct fields, slice
+elements, map values, a nil map inside interface{}, a parked goroutine's local and argument, a
+closure's captured variable) with where it lives, fmt's %T and %v of it and whether reflect calls
+it a typed nil. For every toolchain, plain and PIE, live and on an `ifxray gcore` core: every
+planted typed nil is reported at its location with the %T dynamic type, nothing else in package
+main is reported, the exit status is 1; `frames --locals` prints the planted frame variables with
+dynamic type == %T and scalar/string value == %v. Stripped builds: exit 0, and a warning says
+that variables cannot be located without DWARF.
+"""
+import json
+import os
+import tempfile
+
+import fixtures
+
+
+def go_quote(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+def check_pitfalls(report, case, rc, out, planted):
+    if not report.check(rc == 1, f"exit:{case}", f"  exit {rc}"):
+        return
+    got = {p["location"]: p for p in json.loads(out)["pitfalls"]}
+    want = {p["location"]: p for p in planted if p["typed_nil"]}
+    for loc, p in want.items():
+        g = got.get(loc)
+        report.check(g is not None and g["dynamic_type"] == p["type"] and g["kind"] == "typed-nil",
+                     f"planted:{case}:{loc}", f"  want {p['type']}, got {g}")
+    for loc in got:
+        in_main = loc.startswith("global main.") or " frame main." in loc
+        report.check(not in_main or loc in want, f"unplanted:{case}:{loc}", f"  {got[loc]}")
+
+
+def check_locals(report, case, rc, out, planted):
+    if not report.check(rc == 0, f"locals-exit:{case}", f"  exit {rc}"):
+        return
+    gs = {g["id"]: g for g in json.loads(out)["goroutines"]}
+    for p in planted:
+        if not p.get("scope"):
+            continue
+        where = f"locals:{case}:{p['location']}"
+        g = gs.get(p["goroutine"])
+        frame = next((f for f in (g or {}).get("frames", []) if f["function"] == p["function"]),
+                     None)
+        var = next((v for v in (frame or {}).get("locals", []) if v["name"] == p["name"] and
+                    v["arg"] == (p["scope"] == "arg")), None)
+        if p["type"] == "<nil>" and (var is None or "unavailable" in var):
+            continue  # a true nil the compiler dropped
+        if not report.check(var is not None and "value" in var, where, f"  got {var}"):
+            continue
+        if var["type"] in ("error", "interface {}"):
+            if p["type"] == "<nil>":
+                report.check(var["value"] == f"{var['type']} nil", where, f"  got {var}")
+            else:
+                report.check(var["dynamic_type"] == p["type"], where, f"  want {p['type']}, got {var}")
+        elif p["type"] == "string":
+            report.check(var["value"] == go_quote(p["value"]), where, f"  want {p['value']!r}, got {var}")
+        else:
+            report.check(var["value"] == p["value"], where, f"  want {p['value']}, got {var}")
+
+
+def main():
+    tcs = fixtures.setup("pitfalls_typednil")
+    report = fixtures.Report("pitfalls_typednil")
+    for tc in tcs:
+        for variant in ("plain", "pie", "stripped"):
+            exe = fixtures.exe_path(tc, variant, "typednil")
+            case = f"{tc.name}:{variant}"
+            try:
+                with fixtures.run_fixture(exe) as fx:
+                    planted = json.loads((fx.outdir / "planted.json").read_text())["planted"]
+                    rc, out, err = fixtures.run_ifxray(["pitfalls", "--format", "json", fx.pid])
+                    if variant == "stripped":
+                        report.check(rc == 0 and "DWARF" in err, f"stripped:{case}",
+                                     f"  exit {rc}: {err}")
+                        continue
+                    check_pitfalls(report, f"live:{case}", rc, out, planted)
+                    rc, out, err = fixtures.run_ifxray(["frames", "--locals", "--format", "json",
+                                                        fx.pid])
+                    check_locals(report, f"live:{case}", rc, out, planted)
+                    with tempfile.TemporaryDirectory() as d:
+                        core = os.path.join(d, "core")
+                        rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
+                        if not report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
+                            continue
+                        rc, out, err = fixtures.run_ifxray(["pitfalls", "--format", "json",
+                                                            "--exe", exe, core])
+                        check_pitfalls(report, f"core:{case}", rc, out, planted)
+                        rc, out, err = fixtures.run_ifxray(["frames", "--locals", "--format",
+                                                            "json", "--exe", exe, core])
+                        check_locals(report, f"core:{case}", rc, out, planted)
+            except (fixtures.FixtureError, ValueError, KeyError) as e:
+                report.error(f"run:{case}", e)
+    report.finish()
+
+
+main()
