@@ -28,9 +28,9 @@ struct Frame {
   int32_t frame_size = 0;
   bool inlined = false;
   bool shown = true;  // printed by the runtime's own traceback (runtime frames are hidden)
-  bool elided_wrapper = false;  // a wrapper the runtime leaves out of tracebacks and profiles
-  uint32_t physical_index = 0;  // which physical frame this source frame belongs to
-  std::string args;             // the runtime's rendering of the arguments (physical frames)
+  bool elided_wrapper = false;   // a wrapper the runtime leaves out of tracebacks and profiles
+  uint32_t physical_index = 0;   // which physical frame this source frame belongs to
+  std::string args;              // the runtime's rendering of the arguments (physical frames)
   std::vector<Variable> locals;  // --locals: DWARF arguments and locals (physical frames)
 };
 
