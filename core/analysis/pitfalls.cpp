@@ -77,8 +77,7 @@ class Walker {
               walk(t->elem, v, fmt::format("{}[{}]", path, key), depth + 1);
             },
             &why);
-        if (!why.empty())
-          out_.warnings.push_back(fmt::format("{}: map not fully examined: {}", path, why));
+        if (!why.empty()) warn(fmt::format("{}: map not fully examined: {}", path, why));
         break;
       }
       default:
@@ -96,6 +95,13 @@ class Walker {
       budget_warned_ = true;
     }
     return true;
+  }
+
+  // At most kMaxWarnings damaged values are named; the rest are counted in the last one.
+  void warn(std::string w) {
+    constexpr size_t kMaxWarnings = 100;
+    if (warned_ < kMaxWarnings) out_.warnings.push_back(std::move(w));
+    if (++warned_ == kMaxWarnings + 1) out_.warnings.push_back("more damaged values not listed");
   }
 
   // Types that cannot contain an interface need no walk (strings, numbers, ...).
@@ -134,6 +140,7 @@ class Walker {
 
   void interface(const GoType* t, RemoteAddr addr, const std::string& path, int depth) {
     InterfaceValue v = values_.interface_value(t, addr);
+    if (!v.problem.empty()) warn(fmt::format("{}: interface unreadable: {}", path, v.problem));
     if (v.nil || v.dynamic == nullptr) return;
     if (v.typed_nil()) {
       if (addr.value() < AssembledMemory::kBase && !reported_.insert(addr.value()).second) return;
@@ -156,6 +163,7 @@ class Walker {
   std::unordered_set<std::pair<uint64_t, const GoType*>, PairHash> visited_;
   std::unordered_map<const GoType*, bool> memo_;
   bool budget_warned_ = false;
+  size_t warned_ = 0;
 };
 
 }  // namespace
