@@ -197,6 +197,10 @@ report::Pitfalls find_pitfalls(VariableSession& vars, const report::Goroutines& 
       if (f.inlined) continue;
       bool trapped = first && g.status == "running";
       first = false;
+      // The runtime's own frames hold its internals (raw arrays, unions), not user values.
+      if (!opts.runtime_globals &&
+          (f.function.starts_with("runtime.") || f.function.starts_with("internal/")))
+        continue;
       ++out.frames_scanned;
       for (const ResolvedVariable& v : vars.frame_variables(f, trapped)) {
         if (!v.addr || v.type == nullptr) continue;

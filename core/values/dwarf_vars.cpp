@@ -12,6 +12,7 @@ namespace {
 
 constexpr int kMaxScopeDepth = 64;
 constexpr size_t kMaxVariables = 4096;
+constexpr size_t kMaxCachedPcs = 1 << 16;
 
 std::optional<uint64_t> type_die(Dwarf_Die* die) {
   Dwarf_Attribute attr;
@@ -137,6 +138,24 @@ bool DwarfVars::has_function(uint64_t pc) const {
 }
 
 std::vector<FrameVariable> DwarfVars::frame_variables(uint64_t pc, uint64_t cfa) const {
+  // Goroutines parked at the same pc share everything but the CFA: evaluate once against a
+  // sentinel CFA, then move the CFA-relative addresses to this frame's.
+  constexpr uint64_t kSentinel = uint64_t{1} << 62;
+  auto it = by_pc_.find(pc);
+  if (it == by_pc_.end()) {
+    if (by_pc_.size() >= kMaxCachedPcs) by_pc_.clear();
+    it = by_pc_.emplace(pc, evaluate_at(pc, kSentinel)).first;
+  }
+  std::vector<FrameVariable> out = it->second;
+  for (FrameVariable& v : out) {
+    for (VarPiece& p : v.pieces) {
+      if (p.addr && *p.addr >= kSentinel / 2) *p.addr = *p.addr - kSentinel + cfa;
+    }
+  }
+  return out;
+}
+
+std::vector<FrameVariable> DwarfVars::evaluate_at(uint64_t pc, uint64_t cfa) const {
   std::vector<FrameVariable> out;
   auto it = std::upper_bound(funcs_.begin(), funcs_.end(), pc,
                              [](uint64_t p, const FuncRange& f) { return p < f.low; });

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/binary/dwarf.h"
@@ -49,6 +50,7 @@ class DwarfVars {
 
  private:
   void index();
+  std::vector<FrameVariable> evaluate_at(uint64_t pc, uint64_t cfa) const;
   struct FuncRange {
     uint64_t low = 0;
     uint64_t high = 0;
@@ -56,7 +58,8 @@ class DwarfVars {
   };
   DwarfFile dwarf_;
   std::vector<DwarfGlobal> globals_;
-  std::vector<FuncRange> funcs_;  // sorted by low
+  std::vector<FuncRange> funcs_;                                            // sorted by low
+  mutable std::unordered_map<uint64_t, std::vector<FrameVariable>> by_pc_;  // memo per pc
 };
 
 }  // namespace ifx
