@@ -35,6 +35,7 @@ constexpr CodeRule kRules[] = {
     {Glob::kWaitReasonStrings, "runtime.waitReason.String", 0},
     {Glob::kAllfin, "runtime.queuefinalizer", 5},
     {Glob::kGcCleanups, "runtime.(*activeSweep).end", 6, 24},
+    {Glob::kSemtable, "runtime.semrelease1", 0},
 };
 // clang-format on
 

@@ -183,6 +183,28 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime.cleanupBlock.cleanups", {{"runtime.cleanupBlock", "cleanups"}}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+    {"runtime.hchan.qcount", {{"runtime.hchan", "qcount"}}},
+    {"runtime.hchan.dataqsiz", {{"runtime.hchan", "dataqsiz"}}},
+    {"runtime.hchan.elemsize", {{"runtime.hchan", "elemsize"}}},
+    {"runtime.hchan.closed", {{"runtime.hchan", "closed"}}},
+    {"runtime.hchan.elemtype", {{"runtime.hchan", "elemtype"}}},
+    {"runtime.hchan.recvq.first", {{"runtime.hchan", "recvq.first"}}},
+    {"runtime.hchan.sendq.first", {{"runtime.hchan", "sendq.first"}}},
+    {"runtime.sudog.g", {{"runtime.sudog", "g"}}},
+    {"runtime.sudog.next", {{"runtime.sudog", "next"}}},
+    {"runtime.sudog.prev", {{"runtime.sudog", "prev"}}},
+    {"runtime.sudog.elem", {{"runtime.sudog", "elem.vp"}, {"runtime.sudog", "elem"}}},
+    {"runtime.sudog.elem.vu", {{"runtime.sudog", "elem.vu"}}},
+    {"runtime.sudog.ticket", {{"runtime.sudog", "ticket"}}},
+    {"runtime.sudog.isSelect", {{"runtime.sudog", "isSelect"}}},
+    {"runtime.sudog.parent", {{"runtime.sudog", "parent"}}},
+    {"runtime.sudog.waitlink", {{"runtime.sudog", "waitlink"}}},
+    {"runtime.sudog.c", {{"runtime.sudog", "c.maybeTraceablePtr.vp"}, {"runtime.sudog", "c"}}},
+    {"runtime.sudog.c.vu", {{"runtime.sudog", "c.maybeTraceablePtr.vu"}}},
+    {"runtime.semaRoot.treap", {{"runtime.semaRoot", "treap"}}},
+    {"runtime.semaRoot.nwait", {{"runtime.semaRoot", "nwait"}}},
+    {"runtime.notifyList.head", {{"runtime.notifyList", "head"}}},
+    {"runtime.notifyList.tail", {{"runtime.notifyList", "tail"}}},
 };
 static_assert(std::size(kFieldSpecs) == static_cast<size_t>(Fld::kCount));
 
@@ -216,6 +238,7 @@ constexpr TypeSpec kTypeNames[] = {
     {{"runtime.cleanupFn"}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+    {{"runtime.hchan"}}, {{"runtime.sudog"}}, {{"runtime.semTable"}},
 };
 static_assert(std::size(kTypeNames) == static_cast<size_t>(Typ::kCount));
 
@@ -244,6 +267,7 @@ constexpr GlobalSpec kGlobalNames[] = {
     {{"runtime.gcCleanups"}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+    {{"runtime.semtable"}},
 };
 static_assert(std::size(kGlobalNames) == static_cast<size_t>(Glob::kCount));
 

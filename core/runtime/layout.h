@@ -150,6 +150,28 @@ enum class Fld : uint8_t {
   kCleanupBlockCleanups,  // Go 1.24+
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+  kHchanQcount,
+  kHchanDataqsiz,
+  kHchanElemsize,
+  kHchanClosed,
+  kHchanElemtype,
+  kHchanRecvqFirst,
+  kHchanSendqFirst,
+  kSudogG,
+  kSudogNext,
+  kSudogPrev,
+  kSudogElem,    // the pointer word (Go 1.26+: maybeTraceablePtr.vp, nil while hidden)
+  kSudogElemVu,  // Go 1.26+: maybeTraceablePtr.vu, the address kept as an integer
+  kSudogTicket,
+  kSudogIsSelect,
+  kSudogParent,
+  kSudogWaitlink,
+  kSudogC,
+  kSudogCVu,  // Go 1.26+
+  kSemaRootTreap,
+  kSemaRootNwait,
+  kNotifyListHead,
+  kNotifyListTail,
 
   kCount
 };
@@ -180,6 +202,9 @@ enum class Typ : uint8_t {
   kCleanupFn,  // Go 1.25+
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+  kHchan,
+  kSudog,
+  kSemTable,  // runtime.semTable: semTabSize padded semaRoots
 
   kCount
 };
@@ -205,6 +230,7 @@ enum class Glob : uint8_t {
   kGcCleanups,  // Go 1.24+
 
   // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
+  kSemtable,
 
   kCount
 };

@@ -48,6 +48,15 @@ TOOLCHAIN_SPECS = [
 FIXTURE_ENV = {
     "cgo": {"CGO_ENABLED": "1"},
 }
+# ... and of a fixture with one toolchain: the leaks fixture on Go 1.26 needs the experiment that
+# gives the runtime's goroutine leak profile, the oracle of `leaks` (Go 1.27 has it without).
+FIXTURE_TOOLCHAIN_ENV = {
+    ("leaks", "go1.26"): {"GOEXPERIMENT": "goroutineleakprofile"},
+}
+
+
+def fixture_env(fixture, tc):
+    return {**FIXTURE_ENV.get(fixture, {}), **FIXTURE_TOOLCHAIN_ENV.get((fixture, tc.name), {})}
 
 # Environment that changes what `go build` produces; part of the stamp.
 BUILD_ENV_KEYS = ["CGO_ENABLED", "CC", "CGO_CFLAGS", "CGO_LDFLAGS", "GOAMD64",
@@ -171,8 +180,8 @@ def _stamp(tc, variant, fixture):
     env = {k: os.environ.get(k, "") for k in BUILD_ENV_KEYS}
     parts = [RECIPE, tc.version, str(tc.goroot), json.dumps(VARIANTS[variant]),
              json.dumps(env, sort_keys=True), source_hash(fixture)]
-    if fixture in FIXTURE_ENV:
-        parts.append(json.dumps(FIXTURE_ENV[fixture], sort_keys=True))
+    if fixture_env(fixture, tc):
+        parts.append(json.dumps(fixture_env(fixture, tc), sort_keys=True))
     for part in parts:
         h.update(part.encode() + b"\0")
     return h.hexdigest()
@@ -217,7 +226,7 @@ def _build_one(tc, variant, fixture):
         "GOPROXY": "off",
         "GOPRIVATE": "", "GONOPROXY": "", "GONOSUMDB": "",
         "GOMODCACHE": str(cache_dir() / "gomodcache" / tag),
-        **FIXTURE_ENV.get(fixture, {}),
+        **fixture_env(fixture, tc),
     }
     if (FIXTURES_SRC / fixture / "proxy").is_dir():
         extra["GOPROXY"] = (cache_dir() / "goproxy" / tag).as_uri()

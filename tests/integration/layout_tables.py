@@ -69,8 +69,10 @@ def main():
                                  f"  source: {dwarf['source']!r}")
                     for group in ("fields", "sizes"):
                         want, got = dwarf[group], table[group]
+                        # A type the program does not use (sync.Cond's runtime.notifyList) may
+                        # be missing from its DWARF; the fixtures that use it check the table.
                         diffs = [f"  {k}: DWARF {want[k]}, table {got.get(k)}" for k in want
-                                 if want[k] != got.get(k)]
+                                 if want[k] != got.get(k) and want[k] is not None]
                         diffs += [f"  {k}: only in the table" for k in got if k not in want]
                         report.check(not diffs and any(v is not None for v in want.values()),
                                      f"{group}:{case}/{variant}", "\n".join(diffs))
