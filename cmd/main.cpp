@@ -59,6 +59,7 @@ int run(int argc, char** argv) {
   register_frames(app, action);
   register_gcore(app, action);
   register_pitfalls(app, action);
+  register_leaks(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

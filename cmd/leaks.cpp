@@ -1,0 +1,149 @@
+// `ifxray leaks PID|CORE`: goroutines that can never run again, proven from the heap, and the
+// ones that look stuck on something still referenced, with the reference path.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "cmd/commands.h"
+#include "cmd/session.h"
+#include "core/analysis/leaks.h"
+#include "formats/format.h"
+#include "formats/leaks.h"
+
+namespace ifx::cmd {
+namespace {
+
+struct LeaksCmdOptions {
+  std::string target;
+  std::string format = "text";
+  std::string fail_on = "proven";
+  std::string watch;  // interval, e.g. "30s", "1m"
+  size_t samples = 3;
+  bool stats = false;
+  LeaksOptions leaks;
+  TargetOptions target_opts;
+};
+
+double parse_interval(const std::string& s) {
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &pos);
+  } catch (const std::exception&) {
+    throw Error(fmt::format("--watch: bad interval {:?}", s), ExitCode::kUsage);
+  }
+  std::string unit = s.substr(pos);
+  double mult = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 0.001 : unit == "m" ? 60 : -1;
+  if (mult < 0 || v <= 0) {
+    throw Error(fmt::format("--watch: bad interval {:?} (use 500ms, 10s, 1m)", s),
+                ExitCode::kUsage);
+  }
+  return v * mult;
+}
+
+report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats) {
+  Session s = open_session(o.target, kind, o.target_opts);
+  LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
+  s.target->release();
+  report::Leaks report = build_leaks(*s.runtime, snap, o.leaks);
+  for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
+  for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
+  if (stats) {
+    print_stats(s);
+    fmt::print(stderr, "ifxray: stats heap_capture_ms={:.3f}\n", snap.heap_ms);
+  }
+  return report;
+}
+
+// --watch: the same groups across samples, growth per minute from first to last.
+void add_growth(report::Leaks& last, const std::vector<report::Leaks>& samples, double interval) {
+  std::map<std::string, std::vector<uint64_t>> counts;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    for (const auto& g : samples[i].groups) {
+      auto& c = counts[group_key(g)];
+      c.resize(samples.size());
+      c[i] += g.goroutines.size();
+    }
+  }
+  double minutes = interval * static_cast<double>(samples.size() - 1) / 60;
+  for (auto& [key, c] : counts) {
+    c.resize(samples.size());
+    if (c.back() <= c.front()) continue;
+    last.growth.push_back(
+        {key, c, static_cast<double>(c.back() - c.front()) / std::max(minutes, 1e-9)});
+  }
+  std::sort(last.growth.begin(), last.growth.end(),
+            [](const auto& a, const auto& b) { return a.per_minute > b.per_minute; });
+}
+
+ExitCode run_leaks(const LeaksCmdOptions& o) {
+  TargetKind kind = classify_target(o.target);
+  if (kind == TargetKind::kExecutable) {
+    throw Error(fmt::format("{} is an executable: leaks needs a pid or a core file", o.target),
+                ExitCode::kUsage);
+  }
+  report::Leaks report;
+  if (!o.watch.empty()) {
+    if (kind != TargetKind::kPid) throw Error("--watch needs a live pid", ExitCode::kUsage);
+    if (o.samples < 2) throw Error("--samples: at least 2", ExitCode::kUsage);
+    double interval = parse_interval(o.watch);
+    std::vector<report::Leaks> samples;
+    for (size_t i = 0; i < o.samples; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+      samples.push_back(one_run(o, kind, o.stats));
+    }
+    report = samples.back();
+    add_growth(report, samples, interval);
+  } else {
+    report = one_run(o, kind, o.stats);
+  }
+  std::string doc = o.format == "json"  ? formats::render_leaks_json(report)
+                    : o.format == "dot" ? formats::render_leaks_dot(report)
+                                        : formats::render_leaks_text(report);
+  if (o.format == "text" && !report.growth.empty()) {
+    doc += "\ngrowing groups:\n";
+    for (const auto& g : report.growth) {
+      doc += fmt::format("  {:+.1f}/min  {}  ({})\n", g.per_minute, g.group,
+                         fmt::join(g.counts, " -> "));
+    }
+  }
+  formats::emit(doc);
+  if (o.format != "json") {
+    for (const auto& w : report.warnings) fmt::print(stderr, "ifxray: warning: {}\n", w);
+  }
+  bool fail = (o.fail_on == "proven" && report.proven > 0) ||
+              (o.fail_on == "suspect" && report.proven + report.suspect > 0);
+  return fail ? ExitCode::kFindings : ExitCode::kOk;
+}
+
+}  // namespace
+
+void register_leaks(CLI::App& app, Action& action) {
+  auto o = std::make_shared<LeaksCmdOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "leaks", "Leaked goroutines, proven from the heap, and suspects with their leak paths");
+  sub->add_option("--format", o->format, "text, json (the leaks contract) or dot (Graphviz)")
+      ->check(CLI::IsMember({"text", "json", "dot"}));
+  sub->add_option("--min-wait", o->leaks.min_wait_minutes,
+                  "Suspects: blocked at least this many minutes (default 1)");
+  sub->add_option("--min-group", o->leaks.min_group,
+                  "Suspects: or in a group of at least this many goroutines (default 100)");
+  sub->add_option("--fail-on", o->fail_on,
+                  "Exit 1 on a proven leak (proven, the default), on a suspect too (suspect), or "
+                  "never")
+      ->check(CLI::IsMember({"proven", "suspect", "never"}));
+  sub->add_option("--watch", o->watch,
+                  "Live pid: sample every INTERVAL (500ms, 10s, 1m) and report growing groups");
+  sub->add_option("--samples", o->samples, "With --watch: how many samples (default 3)");
+  sub->add_flag("--no-proof", [o](int64_t) { o->leaks.prove = false; },
+                "Do not copy the heap: only nil channels and select {} are proven");
+  sub->add_option("--max-goroutines", o->leaks.frames.limits.max_goroutines,
+                  "Goroutines read at most (default 10000000)");
+  sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");
+  add_target_options(*sub, o->target_opts);
+  sub->add_option("target", o->target, "A pid or a core file")->required();
+  sub->callback([o, &action] { action = [o] { return run_leaks(*o); }; });
+}
+
+}  // namespace ifx::cmd

@@ -1,0 +1,276 @@
+// The fixed point of the leak proof over the heap model (core/heap). Built without the heap model,
+// the proof says why it did not run and the report says "unknown".
+#include "core/analysis/leak_proof.h"
+
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#if __has_include("core/heap/heap.h")
+#include "core/heap/heap.h"
+#define IFXRAY_HAVE_HEAP 1
+#endif
+
+namespace ifx {
+
+#ifndef IFXRAY_HAVE_HEAP
+
+struct HeapSnapshot {};
+void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const { delete h; }
+
+HeapSnapshotPtr capture_heap_for_proof(GoRuntime& /*rt*/, std::string& why, double& ms) {
+  why = "this build has no heap model";
+  ms = 0;
+  return nullptr;
+}
+
+ProofResult prove_leaks(GoRuntime& /*rt*/, HeapSnapshot* /*heap*/,
+                        std::span<const Goroutine> /*goroutines*/,
+                        std::span<const ProofCandidate> /*candidates*/,
+                        const std::function<bool(uint64_t)>& /*want_path*/) {
+  ProofResult r;
+  r.why_not = "this build has no heap model";
+  return r;
+}
+
+#else
+
+struct HeapSnapshot {
+  HeapCapture capture;
+};
+void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const { delete h; }
+
+HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::string& why, double& ms) {
+  auto t0 = std::chrono::steady_clock::now();
+  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, HeapOptions{})});
+  ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (h->capture.spans.empty()) {
+    why = "no heap spans could be read";
+    for (const auto& p : h->capture.problems) why += "; " + p;
+    return nullptr;
+  }
+  return h;
+}
+
+namespace {
+
+constexpr uint64_t kRootTag = uint64_t{1} << 63;
+
+// Marks objects breadth first, keeping for each one what reached it first (a parent object or a
+// root), so that a path from the roots is the shortest one.
+class Marker {
+ public:
+  Marker(const HeapIndex& heap, const std::unordered_set<uint64_t>& hidden)
+      : heap_(heap), hidden_(hidden) {
+    const auto& spans = heap.spans();
+    first_.reserve(spans.size() + 1);
+    uint64_t n = 0;
+    for (const auto& s : spans) {
+      first_.push_back(n);
+      n += s.nelems;
+    }
+    first_.push_back(n);
+    parent_.assign(n, 0);
+    skipped_ = heap.skipped_ranges();
+  }
+
+  uint64_t index(const HeapObject& o) const { return first_[o.span] + o.index; }
+  bool marked(const HeapObject& o) const { return parent_[index(o)] != 0; }
+
+  // value: a pointer word; from: kRootTag|root index, or parent index + 1.
+  void mark(RemoteAddr value, uint64_t from) {
+    if (value.is_null()) return;
+    auto o = heap_.object_at(value);
+    if (!o) {
+      for (const auto& r : skipped_) {
+        if (r.contains(value)) into_skipped_ = true;
+      }
+      return;
+    }
+    uint64_t i = index(*o);
+    if (i >= parent_.size() || parent_[i] != 0) return;
+    parent_[i] = from;
+    queue_.push_back(*o);
+    ++marked_count_;
+    marked_bytes_ += o->size;
+  }
+
+  void drain() {
+    while (!queue_.empty()) {
+      HeapObject o = queue_.front();
+      queue_.pop_front();
+      uint64_t from = index(o) + 1;
+      heap_.for_each_pointer(o, [&](RemoteAddr slot, RemoteAddr value) {
+        if (hidden_.count(slot.value()) != 0) return;
+        mark(value, from);
+      });
+    }
+  }
+
+  std::optional<HeapObject> object_at(RemoteAddr a) const { return heap_.object_at(a); }
+  uint64_t parent(const HeapObject& o) const { return parent_[index(o)]; }
+  // The object with global index i.
+  HeapObject object(uint64_t i) const {
+    size_t span = static_cast<size_t>(
+        std::upper_bound(first_.begin(), first_.end(), i) - first_.begin() - 1);
+    const HeapSpan& s = heap_.spans()[span];
+    HeapObject o;
+    o.span = static_cast<uint32_t>(span);
+    o.index = static_cast<uint32_t>(i - first_[span]);
+    o.size = s.elemsize;
+    o.base = s.start + o.index * s.elemsize;
+    return o;
+  }
+  bool into_skipped() const { return into_skipped_; }
+  uint64_t marked_bytes() const { return marked_bytes_; }
+
+ private:
+  const HeapIndex& heap_;
+  const std::unordered_set<uint64_t>& hidden_;
+  std::vector<uint64_t> first_;   // first global index of each span
+  std::vector<uint64_t> parent_;  // 0: unmarked
+  std::deque<HeapObject> queue_;
+  std::vector<RemoteRange> skipped_;
+  bool into_skipped_ = false;
+  uint64_t marked_count_ = 0, marked_bytes_ = 0;
+};
+
+std::vector<report::PathStep> path_to(const Marker& m, const RootSet& roots,
+                                      const HeapObject& target) {
+  std::vector<report::PathStep> rev;
+  HeapObject o = target;
+  for (size_t hops = 0; hops < 10'000; ++hops) {
+    uint64_t p = m.parent(o);
+    if (p == 0) break;
+    if ((p & kRootTag) != 0) {
+      const Root& r = roots.roots[p & ~kRootTag];
+      rev.push_back({fmt::format("object {} ({} bytes)", o.base, o.size), o.base.value()});
+      rev.push_back({r.where(), r.slot.value()});
+      break;
+    }
+    rev.push_back({fmt::format("object {} ({} bytes)", o.base, o.size), o.base.value()});
+    o = m.object(p - 1);
+  }
+  return {rev.rbegin(), rev.rend()};
+}
+
+}  // namespace
+
+ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Goroutine> goroutines,
+                        std::span<const ProofCandidate> candidates,
+                        const std::function<bool(uint64_t)>& want_path) {
+  ProofResult r;
+  if (snap == nullptr) {
+    r.why_not = "the heap was not captured";
+    return r;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  HeapIndex heap(rt, std::move(snap->capture));
+  RootSet roots = collect_roots(rt, heap, goroutines, RootOptions{});
+  r.problems = heap.problems();
+  r.problems.insert(r.problems.end(), roots.problems.begin(), roots.problems.end());
+  r.heap_objects = heap.object_count();
+  r.heap_bytes = heap.object_bytes();
+
+  std::unordered_set<uint64_t> hidden;
+  std::unordered_map<uint64_t, const ProofCandidate*> pending;  // goid -> blocked, not yet live
+  for (const ProofCandidate& c : candidates) {
+    for (RemoteAddr h : c.hidden) hidden.insert(h.value());
+    if (c.object_known) pending.emplace(c.goid, &c);
+  }
+  // Stack and runtime roots by goroutine; the others (globals, specials) start the mark.
+  std::unordered_map<int64_t, std::vector<size_t>> by_goid;
+  Marker m(heap, hidden);
+  for (size_t i = 0; i < roots.roots.size(); ++i) {
+    const Root& root = roots.roots[i];
+    if (root.goid >= 0 && pending.count(static_cast<uint64_t>(root.goid)) != 0) {
+      by_goid[root.goid].push_back(i);
+    } else {
+      m.mark(root.value, kRootTag | i);
+    }
+  }
+  for (;;) {
+    m.drain();
+    std::vector<uint64_t> woken;
+    for (const auto& [goid, c] : pending) {
+      if (blocks_forever(c->kind)) continue;
+      bool live = false;
+      for (RemoteAddr obj : c->objects) {
+        auto o = m.object_at(obj);
+        if (!o || m.marked(*o)) live = true;  // not in the heap, or reached
+      }
+      if (live) woken.push_back(goid);
+    }
+    if (woken.empty()) break;
+    for (uint64_t goid : woken) {
+      const ProofCandidate* c = pending[goid];
+      bool reached = false;
+      for (RemoteAddr obj : c->objects) {
+        auto o = m.object_at(obj);
+        reached = reached || (o && m.marked(*o));
+      }
+      r.object_marked[goid] = reached;
+      pending.erase(goid);
+      for (size_t i : by_goid[static_cast<int64_t>(goid)]) {
+        m.mark(roots.roots[i].value, kRootTag | i);
+      }
+    }
+  }
+  uint64_t live_bytes = m.marked_bytes();
+  // What the mark may have missed makes every proof uncertain.
+  std::string doubt;
+  if (m.into_skipped()) doubt = "pointers lead into heap spans whose metadata is unusable";
+  for (int64_t goid : roots.conservative_goroutines) {
+    if (pending.count(static_cast<uint64_t>(goid)) == 0 && doubt.empty()) {
+      doubt = fmt::format("goroutine {} (may run) has a stack that was not scanned precisely",
+                          goid);
+    }
+  }
+  for (const auto& [goid, c] : pending) {
+    if (!doubt.empty() && !blocks_forever(c->kind)) {
+      r.unknown[goid] = doubt;
+    } else {
+      r.leaked.insert(goid);
+    }
+  }
+  for (const ProofCandidate& c : candidates) {
+    if (!c.object_known) r.unknown[c.goid] = "what it waits on could not be read";
+  }
+  // Paths for the live ones asked about.
+  for (const ProofCandidate& c : candidates) {
+    if (r.leaked.count(c.goid) != 0 || !want_path(c.goid)) continue;
+    for (RemoteAddr obj : c.objects) {
+      auto o = m.object_at(obj);
+      if (o && m.marked(*o)) {
+        r.paths[c.goid] = path_to(m, roots, *o);
+        break;
+      }
+    }
+  }
+  // Bytes held only by the leaked: what their stacks reach beyond the live heap.
+  for (uint64_t goid : r.leaked) {
+    for (size_t i : by_goid[static_cast<int64_t>(goid)]) {
+      m.mark(roots.roots[i].value, kRootTag | i);
+    }
+    if (const ProofCandidate* c = pending[goid]) {
+      for (RemoteAddr obj : c->objects) m.mark(obj, 0 | kRootTag);
+    }
+  }
+  m.drain();
+  r.held_bytes = m.marked_bytes() - live_bytes;
+  for (const ProofCandidate& c : candidates) {
+    for (RemoteAddr obj : c.objects) {
+      ObjectInfo info;
+      if (auto o = heap.object_at(obj)) info = {true, o->base.value(), o->size};
+      r.objects[obj.value()] = info;
+    }
+  }
+  r.ran = true;
+  r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+#endif
+
+}  // namespace ifx

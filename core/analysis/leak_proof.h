@@ -1,0 +1,70 @@
+// The leak proof: the fixed point of Go 1.26's goroutine leak detector (mgc.go
+// findGoroutineLeaks), computed on a snapshot of the heap. Mark from the roots of every goroutine
+// that may run (runnable, running, in a system call, or waiting for something internal) and from
+// globals and the runtime's other roots; hide the sudog words that name what a blocked goroutine
+// waits on; a blocked goroutine becomes live once an object it waits on is marked (or is not in
+// the heap at all), and then its stack is marked too; repeat. Blocked goroutines never reached
+// can never run again. Metadata the heap model does not understand downgrades to "unknown".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/report/leaks.h"
+#include "core/runtime/blocking.h"
+#include "core/runtime/goroutines.h"
+
+namespace ifx {
+
+// A goroutine blocked in a way that can leak, and the objects it waits on.
+struct ProofCandidate {
+  uint64_t goid = 0;
+  BlockKind kind = BlockKind::kNone;
+  std::vector<RemoteAddr> objects;  // channels, or the semaphore / notify list address
+  std::vector<RemoteAddr> hidden;   // sudog words the mark must not follow
+  bool object_known = true;         // false: what it waits on could not be read
+};
+
+// What the heap model copied while the target was stopped (opaque here).
+struct HeapSnapshot;
+struct HeapSnapshotDeleter {
+  void operator()(HeapSnapshot* h) const;
+};
+using HeapSnapshotPtr = std::unique_ptr<HeapSnapshot, HeapSnapshotDeleter>;
+
+// Stop phase: copy what the proof needs. Null, with `why` set, when this build has no heap model
+// or the target's heap cannot be read.
+HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::string& why, double& ms);
+
+// Where an address lies, for reports.
+struct ObjectInfo {
+  bool in_heap = false;
+  uint64_t base = 0, size = 0;
+};
+
+struct ProofResult {
+  bool ran = false;
+  std::string why_not;                   // when !ran
+  std::set<uint64_t> leaked;             // proven
+  std::map<uint64_t, std::string> unknown;  // candidates that cannot be decided, with why
+  std::map<uint64_t, bool> object_marked;   // live candidates: was their object reached in the heap
+  std::map<uint64_t, std::vector<report::PathStep>> paths;  // for `path_for`
+  std::map<uint64_t, ObjectInfo> objects;   // by object address asked about
+  std::optional<uint64_t> held_bytes;
+  std::vector<std::string> problems;
+  double ms = 0;
+  uint64_t heap_objects = 0, heap_bytes = 0;
+};
+
+// After release. `want_path(goid)` says for which live candidates a leak path is wanted.
+ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* heap, std::span<const Goroutine> goroutines,
+                        std::span<const ProofCandidate> candidates,
+                        const std::function<bool(uint64_t)>& want_path);
+
+}  // namespace ifx

@@ -1,0 +1,38 @@
+// `leaks`: which blocked goroutines can never run again (proven), which look stuck on something
+// still referenced (suspect), grouped by creation site, blocking stack and wait reason.
+// Phase one copies goroutines, their blocking objects and the heap while a live target is
+// stopped; phase two decides after it resumes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/analysis/goroutine_frames.h"
+#include "core/analysis/leak_proof.h"
+#include "core/report/leaks.h"
+#include "core/runtime/blocking.h"
+
+namespace ifx {
+
+struct LeaksOptions {
+  FramesOptions frames;
+  BlockingLimits blocking;
+  double min_wait_minutes = 1;  // suspects: blocked at least this long ...
+  uint64_t min_group = 100;     // ... or in a group at least this large
+  bool prove = true;            // capture the heap and run the proof
+};
+
+struct LeaksSnapshot {
+  GoroutineSnapshot goroutines;
+  BlockingSnapshot blocking;
+  HeapSnapshotPtr heap;
+  std::string no_heap;  // why there is no heap snapshot
+  double heap_ms = 0;
+};
+
+LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts);
+report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts);
+// The key that --watch follows a group by: created-by function, wait reason, blocking frames.
+std::string group_key(const report::LeakGroup& g);
+
+}  // namespace ifx
