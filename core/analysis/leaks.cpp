@@ -1,6 +1,8 @@
 // Candidates from the blocking objects, verdicts from the proof, groups for the report.
 #include "core/analysis/leaks.h"
 
+#include "core/types/runtime_type.h"
+
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -103,7 +105,8 @@ struct Decided {
 report::BlockedOn describe(const Decided& d, const BlockingSnapshot& b, const ProofResult& proof,
                            const std::unordered_map<uint64_t, uint64_t>& goid_of_g,
                            const std::vector<uint64_t>& group,
-                           std::span<const Goroutine> goroutines) {
+                           std::span<const Goroutine> goroutines,
+                           const std::map<RemoteAddr, std::string>& type_names) {
   report::BlockedOn out;
   BlockKind k = d.c->kind;
   out.kind = object_kind(k);
@@ -137,7 +140,7 @@ report::BlockedOn describe(const Decided& d, const BlockingSnapshot& b, const Pr
     out.cap = ch.dataqsiz;
     out.len = ch.qcount;
     out.closed = ch.closed;
-    if (!ch.elemtype.is_null()) out.elem_type = fmt::format("type at {}", ch.elemtype);
+    if (auto t = type_names.find(ch.elemtype); t != type_names.end()) out.elem_type = t->second;
     auto others = [&](const std::vector<RemoteAddr>& q, std::vector<uint64_t>& dst) {
       for (RemoteAddr g : q) {
         auto id = goid_of_g.find(g.value());
@@ -167,6 +170,14 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
   LeaksSnapshot snap;
   snap.goroutines = snapshot_goroutines(rt, opts.frames);
   snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
+  // Type descriptors are read now: a live target's snapshot holds only what was copied.
+  TypeReader types(rt);
+  for (const auto& [addr, ch] : snap.blocking.channels) {
+    if (ch.elemtype.is_null() || snap.type_names.count(ch.elemtype) != 0) continue;
+    if (auto t = types.read(ch.elemtype); t && !t->name.empty()) {
+      snap.type_names[ch.elemtype] = t->name;
+    }
+  }
   if (opts.prove) {
     snap.heap = capture_heap_for_proof(rt, snap.no_heap, snap.heap_ms);
   } else {
@@ -275,7 +286,7 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
       if (auto p = proof.paths.find(first.g->goid); p != proof.paths.end()) g.path = p->second;
     }
     g.blocked_on = describe(first, snap.blocking, proof, goid_of_g, g.goroutines,
-                            snap.goroutines.goroutines);
+                            snap.goroutines.goroutines, snap.type_names);
     if (g.verdict == "proven") out.proven += g.goroutines.size();
     if (g.verdict == "suspect") out.suspect += g.goroutines.size();
     if (g.verdict == "unknown") out.unknown += g.goroutines.size();

@@ -4,6 +4,7 @@
 // stopped; phase two decides after it resumes.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct LeaksOptions {
 struct LeaksSnapshot {
   GoroutineSnapshot goroutines;
   BlockingSnapshot blocking;
+  std::map<RemoteAddr, std::string> type_names;  // channels' element types
   HeapSnapshotPtr heap;
   std::string no_heap;  // why there is no heap snapshot
   double heap_ms = 0;
