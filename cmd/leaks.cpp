@@ -136,8 +136,9 @@ void register_leaks(CLI::App& app, Action& action) {
   sub->add_option("--watch", o->watch,
                   "Live pid: sample every INTERVAL (500ms, 10s, 1m) and report growing groups");
   sub->add_option("--samples", o->samples, "With --watch: how many samples (default 3)");
-  sub->add_flag("--no-proof", [o](int64_t) { o->leaks.prove = false; },
-                "Do not copy the heap: only nil channels and select {} are proven");
+  sub->add_flag(
+      "--no-proof", [o](int64_t) { o->leaks.prove = false; },
+      "Do not copy the heap: only nil channels and select {} are proven");
   sub->add_option("--max-goroutines", o->leaks.frames.limits.max_goroutines,
                   "Goroutines read at most (default 10000000)");
   sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");

@@ -29,14 +29,16 @@ std::string render_leaks_dot(const report::Leaks& l) {
     std::string label = fmt::format("{} x{} [{}]", g.verdict, g.goroutines.size(), g.wait_reason);
     if (g.created_by) label += "\\ncreated by " + g.created_by->function;
     out += fmt::format("  g{} [label={}, color={}];\n", i, quote(label),
-                       g.verdict == "proven" ? "red" : g.verdict == "suspect" ? "orange" : "gray");
-    std::string obj = g.blocked_on.address != 0
-                          ? fmt::format("o{:x}", g.blocked_on.address)
-                          : fmt::format("f{}", i);
+                       g.verdict == "proven"    ? "red"
+                       : g.verdict == "suspect" ? "orange"
+                                                : "gray");
+    std::string obj = g.blocked_on.address != 0 ? fmt::format("o{:x}", g.blocked_on.address)
+                                                : fmt::format("f{}", i);
     std::string olabel = g.blocked_on.address != 0
                              ? fmt::format("{} {:#x}", g.blocked_on.kind, g.blocked_on.address)
                              : g.blocked_on.kind;
-    out += fmt::format("  {} [label={}, shape=ellipse];\n  g{} -> {};\n", obj, quote(olabel), i, obj);
+    out +=
+        fmt::format("  {} [label={}, shape=ellipse];\n  g{} -> {};\n", obj, quote(olabel), i, obj);
     std::string prev;
     for (size_t j = 0; j < g.path.size(); ++j) {
       std::string id = fmt::format("p{}_{}", i, j);

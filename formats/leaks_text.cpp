@@ -8,9 +8,12 @@ namespace ifx::formats {
 namespace {
 
 std::string bytes(uint64_t n) {
-  if (n >= (uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1 << 30));
-  if (n >= (uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1 << 20));
-  if (n >= (uint64_t{1} << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1 << 10));
+  if (n >= (uint64_t{1} << 30))
+    return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1 << 30));
+  if (n >= (uint64_t{1} << 20))
+    return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1 << 20));
+  if (n >= (uint64_t{1} << 10))
+    return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1 << 10));
   return fmt::format("{} B", n);
 }
 
@@ -32,9 +35,9 @@ void blocked_on(std::string& out, const report::BlockedOn& b) {
   }
   out += fmt::format("  waits on:   {} {:#x}", b.kind, b.address);
   if (b.kind == "channel") {
-    out += b.elem_type.empty() ? fmt::format(", elem {} bytes", b.elem_size)
-                               : fmt::format(", elem {} ({} bytes)",
-                                             escape_terminal(b.elem_type), b.elem_size);
+    out += b.elem_type.empty()
+               ? fmt::format(", elem {} bytes", b.elem_size)
+               : fmt::format(", elem {} ({} bytes)", escape_terminal(b.elem_type), b.elem_size);
     out += fmt::format(", cap {}, len {}{}", b.cap, b.len, b.closed ? ", closed" : "");
     if (b.channels > 1) out += fmt::format(" (and {} more channels)", b.channels - 1);
   }
@@ -45,7 +48,8 @@ void blocked_on(std::string& out, const report::BlockedOn& b) {
     out += ", " + b.where;
   }
   out += "\n";
-  if (!b.other_senders.empty()) out += "  also sending:   goroutines " + ids(b.other_senders) + "\n";
+  if (!b.other_senders.empty())
+    out += "  also sending:   goroutines " + ids(b.other_senders) + "\n";
   if (!b.other_receivers.empty())
     out += "  also receiving: goroutines " + ids(b.other_receivers) + "\n";
 }
@@ -53,24 +57,28 @@ void blocked_on(std::string& out, const report::BlockedOn& b) {
 }  // namespace
 
 std::string render_leaks_text(const report::Leaks& l) {
-  std::string out = fmt::format(
-      "{} goroutines, {} blocked, {} proven leaked, {} suspect, {} unknown", l.total, l.blocked,
-      l.proven, l.suspect, l.unknown);
+  std::string out =
+      fmt::format("{} goroutines, {} blocked, {} proven leaked, {} suspect, {} unknown", l.total,
+                  l.blocked, l.proven, l.suspect, l.unknown);
   if (l.held_bytes) out += fmt::format("; leaked goroutines alone hold {}", bytes(*l.held_bytes));
   out += "\n";
   out += fmt::format("engine: {}\n", escape_terminal(l.engine));
   if (l.runtime_marked) out += "the target's runtime has itself marked goroutines leaked\n";
   for (const auto& g : l.groups) {
-    out += fmt::format("\n{} {} goroutine{} [{}]", g.verdict == "proven" ? "PROVEN" : g.verdict == "suspect" ? "SUSPECT" : "UNKNOWN",
+    out += fmt::format("\n{} {} goroutine{} [{}]",
+                       g.verdict == "proven"    ? "PROVEN"
+                       : g.verdict == "suspect" ? "SUSPECT"
+                                                : "UNKNOWN",
                        g.goroutines.size(), g.goroutines.size() == 1 ? "" : "s",
                        escape_terminal(g.wait_reason));
-    if (g.oldest_wait_minutes) out += fmt::format(", oldest waiting {} minutes", *g.oldest_wait_minutes);
+    if (g.oldest_wait_minutes)
+      out += fmt::format(", oldest waiting {} minutes", *g.oldest_wait_minutes);
     out += "\n";
     out += "  goroutines: " + ids(g.goroutines) + "\n";
     if (g.created_by) {
       const auto& c = *g.created_by;
-      out += fmt::format("  created by: {} at {}:{}", escape_terminal(c.function), escape_terminal(c.file),
-                         c.line);
+      out += fmt::format("  created by: {} at {}:{}", escape_terminal(c.function),
+                         escape_terminal(c.file), c.line);
       if (c.parent_goid != 0) out += fmt::format(" in goroutine {}", c.parent_goid);
       out += "\n";
     }
@@ -85,8 +93,8 @@ std::string render_leaks_text(const report::Leaks& l) {
     }
     out += "  stack:\n";
     for (const auto& f : g.frames) {
-      out += fmt::format("    {}\n        {}:{}\n", escape_terminal(f.function), escape_terminal(f.file),
-                         f.line);
+      out += fmt::format("    {}\n        {}:{}\n", escape_terminal(f.function),
+                         escape_terminal(f.file), f.line);
     }
   }
   return out;

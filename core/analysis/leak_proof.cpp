@@ -17,7 +17,9 @@ namespace ifx {
 #ifndef IFXRAY_HAVE_HEAP
 
 struct HeapSnapshot {};
-void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const { delete h; }
+void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
+  delete h;
+}
 
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& /*rt*/, std::string& why, double& ms) {
   why = "this build has no heap model";
@@ -39,7 +41,9 @@ ProofResult prove_leaks(GoRuntime& /*rt*/, HeapSnapshot* /*heap*/,
 struct HeapSnapshot {
   HeapCapture capture;
 };
-void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const { delete h; }
+void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
+  delete h;
+}
 
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::string& why, double& ms) {
   auto t0 = std::chrono::steady_clock::now();
@@ -112,8 +116,8 @@ class Marker {
   uint64_t parent(const HeapObject& o) const { return parent_[index(o)]; }
   // The object with global index i.
   HeapObject object(uint64_t i) const {
-    size_t span = static_cast<size_t>(
-        std::upper_bound(first_.begin(), first_.end(), i) - first_.begin() - 1);
+    size_t span =
+        static_cast<size_t>(std::upper_bound(first_.begin(), first_.end(), i) - first_.begin() - 1);
     const HeapSpan& s = heap_.spans()[span];
     HeapObject o;
     o.span = static_cast<uint32_t>(span);
@@ -180,7 +184,7 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
     if (c.object_known) pending.emplace(c.goid, &c);
   }
   // Stack and runtime roots by goroutine; the others (globals, specials) start the mark.
-  std::unordered_map<int64_t, std::vector<size_t>> by_goid;
+  std::unordered_map<int64_t, std::vector<size_t> > by_goid;
   Marker m(heap, hidden);
   for (size_t i = 0; i < roots.roots.size(); ++i) {
     const Root& root = roots.roots[i];
@@ -223,8 +227,8 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
   if (m.into_skipped()) doubt = "pointers lead into heap spans whose metadata is unusable";
   for (int64_t goid : roots.conservative_goroutines) {
     if (pending.count(static_cast<uint64_t>(goid)) == 0 && doubt.empty()) {
-      doubt = fmt::format("goroutine {} (may run) has a stack that was not scanned precisely",
-                          goid);
+      doubt =
+          fmt::format("goroutine {} (may run) has a stack that was not scanned precisely", goid);
     }
   }
   for (const auto& [goid, c] : pending) {

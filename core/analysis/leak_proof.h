@@ -50,12 +50,12 @@ struct ObjectInfo {
 
 struct ProofResult {
   bool ran = false;
-  std::string why_not;                   // when !ran
-  std::set<uint64_t> leaked;             // proven
+  std::string why_not;                      // when !ran
+  std::set<uint64_t> leaked;                // proven
   std::map<uint64_t, std::string> unknown;  // candidates that cannot be decided, with why
   std::map<uint64_t, bool> object_marked;   // live candidates: was their object reached in the heap
   std::map<uint64_t, std::vector<report::PathStep>> paths;  // for `path_for`
-  std::map<uint64_t, ObjectInfo> objects;   // by object address asked about
+  std::map<uint64_t, ObjectInfo> objects;                   // by object address asked about
   std::optional<uint64_t> held_bytes;
   std::vector<std::string> problems;
   double ms = 0;

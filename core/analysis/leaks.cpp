@@ -10,7 +10,9 @@
 namespace ifx {
 namespace {
 
-bool waiting(const Goroutine& g) { return g.status == kGwaiting || g.status == kGleaked; }
+bool waiting(const Goroutine& g) {
+  return g.status == kGwaiting || g.status == kGleaked;
+}
 
 std::vector<std::string> functions(const report::Goroutine& g) {
   std::vector<std::string> out;
@@ -19,8 +21,7 @@ std::vector<std::string> functions(const report::Goroutine& g) {
 }
 
 // Go 1.19 - 1.25 keep a sync.Cond waiter only on the Cond's list: look in the Wait frame.
-std::optional<RemoteAddr> cond_list(GoRuntime& rt, const Goroutine& g,
-                                    const report::Goroutine& r) {
+std::optional<RemoteAddr> cond_list(GoRuntime& rt, const Goroutine& g, const report::Goroutine& r) {
   for (size_t i = 0; i < r.frames.size(); ++i) {
     const report::Frame& f = r.frames[i];
     if (f.function != "sync.(*Cond).Wait" || f.inlined) continue;
@@ -49,8 +50,7 @@ ProofCandidate candidate(GoRuntime& rt, const BlockingSnapshot& b, const Gorouti
       return c;
     }
     for (const Sudog& s : it->second.sudogs) {
-      if (!s.c.is_null() &&
-          std::find(c.objects.begin(), c.objects.end(), s.c) == c.objects.end()) {
+      if (!s.c.is_null() && std::find(c.objects.begin(), c.objects.end(), s.c) == c.objects.end()) {
         c.objects.push_back(s.c);
       }
       c.hidden.push_back(s.addr + b.sudog_c_offset);
@@ -249,8 +249,8 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
       d.reason = "not proven: " + proof.why_not;
     } else if (proof.object_marked[c.goid]) {
       d.verdict = "suspect";
-      d.reason = fmt::format("the {} it waits on is still referenced (path below)",
-                             object_kind(c.kind));
+      d.reason =
+          fmt::format("the {} it waits on is still referenced (path below)", object_kind(c.kind));
     } else {
       continue;  // what it waits on is not in the heap (a global, a stack): not a leak
     }

@@ -51,8 +51,8 @@ struct LeakGroup {
 
 struct Leaks {
   std::string go_version;
-  uint64_t total = 0;      // goroutines, not dead
-  uint64_t blocked = 0;    // waiting in a way that could leak
+  uint64_t total = 0;    // goroutines, not dead
+  uint64_t blocked = 0;  // waiting in a way that could leak
   uint64_t proven = 0;
   uint64_t suspect = 0;
   uint64_t unknown = 0;

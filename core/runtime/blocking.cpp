@@ -119,8 +119,7 @@ std::vector<RemoteAddr> read_queue(SudogReader& sr, RemoteAddr first, size_t max
   return out;
 }
 
-Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at,
-                     const BlockingLimits& limits) {
+Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const BlockingLimits& limits) {
   Channel ch;
   ch.addr = at;
   const Layout& l = rt.layout();
@@ -140,10 +139,10 @@ Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at,
   ch.closed = raw->get(l.field(Fld::kHchanClosed)) != 0;
   ch.elemtype = RemoteAddr(raw->get(l.field(Fld::kHchanElemtype)));
   std::string err;
-  ch.recvq = read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanRecvqFirst))),
-                        limits.max_queue, err);
-  ch.sendq = read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanSendqFirst))),
-                        limits.max_queue, err);
+  ch.recvq =
+      read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanRecvqFirst))), limits.max_queue, err);
+  ch.sendq =
+      read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanSendqFirst))), limits.max_queue, err);
   if (ch.qcount > ch.dataqsiz) err = "qcount above capacity";
   ch.error = err;
   return ch;
@@ -151,8 +150,8 @@ Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at,
 
 // Every sudog in the semaphore treaps: g -> sudog. Children are prev/next, waiters on the same
 // address hang off waitlink.
-std::unordered_map<uint64_t, Sudog> walk_semtable(GoRuntime& rt, SudogReader& sr,
-                                                  size_t bound, std::vector<std::string>& problems) {
+std::unordered_map<uint64_t, Sudog> walk_semtable(GoRuntime& rt, SudogReader& sr, size_t bound,
+                                                  std::vector<std::string>& problems) {
   std::unordered_map<uint64_t, Sudog> out;
   auto table = rt.global(Glob::kSemtable);
   auto size = rt.layout().size(Typ::kSemTable);
@@ -273,8 +272,7 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
   return snap;
 }
 
-std::optional<RemoteAddr> find_notify_list(GoRuntime& rt, RemoteAddr g, uint64_t sp,
-                                           uint64_t end) {
+std::optional<RemoteAddr> find_notify_list(GoRuntime& rt, RemoteAddr g, uint64_t sp, uint64_t end) {
   const Layout& l = rt.layout();
   auto head = l.field(Fld::kNotifyListHead);
   SudogReader sr(rt);

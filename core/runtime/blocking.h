@@ -56,7 +56,7 @@ struct Channel {
   uint64_t dataqsiz = 0;
   uint64_t elemsize = 0;
   bool closed = false;
-  RemoteAddr elemtype;          // *_type of the element
+  RemoteAddr elemtype;            // *_type of the element
   std::vector<RemoteAddr> recvq;  // g of each receiver queued, in queue order
   std::vector<RemoteAddr> sendq;
   std::string error;  // why it could not be read (the rest is zero)
@@ -79,8 +79,8 @@ struct BlockedG {
 };
 
 struct BlockingSnapshot {
-  std::map<uint64_t, BlockedG> by_goid;     // waiting goroutines with sudogs found
-  std::map<RemoteAddr, Channel> channels;   // every channel a sudog names
+  std::map<uint64_t, BlockedG> by_goid;                // waiting goroutines with sudogs found
+  std::map<RemoteAddr, Channel> channels;              // every channel a sudog names
   uint64_t sudog_elem_offset = 0, sudog_c_offset = 0;  // pointer words the proof hides
   bool have_sudog_layout = false;
   std::vector<std::string> problems;
@@ -99,7 +99,6 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
 // Go 1.19 keeps a sync.Cond waiter's sudog only on the Cond's notify list: find the list from
 // the sync.(*Cond).Wait frame's words [sp, end) — a word w with a notify list at w+delta whose
 // waiters include g. Returns the notify list address.
-std::optional<RemoteAddr> find_notify_list(GoRuntime& rt, RemoteAddr g, uint64_t sp,
-                                           uint64_t end);
+std::optional<RemoteAddr> find_notify_list(GoRuntime& rt, RemoteAddr g, uint64_t sp, uint64_t end);
 
 }  // namespace ifx

@@ -238,7 +238,9 @@ constexpr TypeSpec kTypeNames[] = {
     {{"runtime.cleanupFn"}},
 
     // Blocking objects: channels, sudogs, semaphores (leaks): add entries here.
-    {{"runtime.hchan"}}, {{"runtime.sudog"}}, {{"runtime.semTable"}},
+    {{"runtime.hchan"}},
+    {{"runtime.sudog"}},
+    {{"runtime.semTable"}},
 };
 static_assert(std::size(kTypeNames) == static_cast<size_t>(Typ::kCount));
 
