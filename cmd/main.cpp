@@ -60,6 +60,7 @@ int run(int argc, char** argv) {
   register_gcore(app, action);
   register_pitfalls(app, action);
   register_leaks(app, action);
+  register_core(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

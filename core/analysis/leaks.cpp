@@ -186,7 +186,8 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
   return snap;
 }
 
-report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts) {
+report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts,
+                          report::Goroutines* goroutines) {
   report::Goroutines gs = build_goroutines(rt, snap.goroutines, opts.frames);
   report::Leaks out;
   out.go_version = gs.go_version;
@@ -301,6 +302,7 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
                        return a.goroutines.size() > b.goroutines.size();
                      return a.goroutines.front() < b.goroutines.front();
                    });
+  if (goroutines != nullptr) *goroutines = std::move(gs);
   return out;
 }
 

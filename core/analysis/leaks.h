@@ -33,7 +33,9 @@ struct LeaksSnapshot {
 };
 
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts);
-report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts);
+// `goroutines`, when given, receives the goroutine report the leaks were built from.
+report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts,
+                          report::Goroutines* goroutines = nullptr);
 // The key that --watch follows a group by: created-by function, wait reason, blocking frames.
 std::string group_key(const report::LeakGroup& g);
 
