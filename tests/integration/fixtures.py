@@ -58,6 +58,7 @@ FIXTURE_TOOLCHAIN_ENV = {
 def fixture_env(fixture, tc):
     return {**FIXTURE_ENV.get(fixture, {}), **FIXTURE_TOOLCHAIN_ENV.get((fixture, tc.name), {})}
 
+
 # Environment that changes what `go build` produces; part of the stamp.
 BUILD_ENV_KEYS = ["CGO_ENABLED", "CC", "CGO_CFLAGS", "CGO_LDFLAGS", "GOAMD64",
                   "GOEXPERIMENT", "GOOS", "GOARCH"]
