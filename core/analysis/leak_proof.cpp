@@ -140,20 +140,40 @@ class Marker {
   uint64_t marked_count_ = 0, marked_bytes_ = 0;
 };
 
-std::vector<report::PathStep> path_to(const Marker& m, const RootSet& roots,
-                                      const HeapObject& target) {
+// The word of `from` that points into `to` (the first one), as an offset; nullopt if none.
+std::optional<uint64_t> slot_into(const HeapIndex& heap, const HeapObject& from,
+                                  const HeapObject& to) {
+  std::optional<uint64_t> off;
+  heap.for_each_pointer(from, [&](RemoteAddr slot, RemoteAddr value) {
+    if (!off && value >= to.base && value - to.base < to.size) off = slot - from.base;
+  });
+  return off;
+}
+
+// Root → object → ... up to the target (excluded): each step names the object and the word of
+// it that leads on.
+std::vector<report::PathStep> path_to(const HeapIndex& heap, const Marker& m,
+                                      const RootSet& roots, const HeapObject& target) {
   std::vector<report::PathStep> rev;
   HeapObject o = target;
+  std::optional<HeapObject> next;  // the object o points to on the path
+  auto step = [&](const HeapObject& obj) {
+    std::string what = fmt::format("object {} ({} bytes)", obj.base, obj.size);
+    if (next) {
+      if (auto off = slot_into(heap, obj, *next)) what += fmt::format(" +{:#x}", *off);
+    }
+    rev.push_back({what, obj.base.value()});
+  };
   for (size_t hops = 0; hops < 10'000; ++hops) {
     uint64_t p = m.parent(o);
     if (p == 0) break;
+    if (hops > 0) step(o);  // the target itself is what the report names last
     if ((p & kRootTag) != 0) {
       const Root& r = roots.roots[p & ~kRootTag];
-      rev.push_back({fmt::format("object {} ({} bytes)", o.base, o.size), o.base.value()});
       rev.push_back({r.where(), r.slot.value()});
       break;
     }
-    rev.push_back({fmt::format("object {} ({} bytes)", o.base, o.size), o.base.value()});
+    next = o;
     o = m.object(p - 1);
   }
   return {rev.rbegin(), rev.rend()};
@@ -247,7 +267,7 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
     for (RemoteAddr obj : c.objects) {
       auto o = m.object_at(obj);
       if (o && m.marked(*o)) {
-        r.paths[c.goid] = path_to(m, roots, *o);
+        r.paths[c.goid] = path_to(heap, m, roots, *o);
         break;
       }
     }
