@@ -152,8 +152,8 @@ std::optional<uint64_t> slot_into(const HeapIndex& heap, const HeapObject& from,
 
 // Root → object → ... up to the target (excluded): each step names the object and the word of
 // it that leads on.
-std::vector<report::PathStep> path_to(const HeapIndex& heap, const Marker& m,
-                                      const RootSet& roots, const HeapObject& target) {
+std::vector<report::PathStep> path_to(const HeapIndex& heap, const Marker& m, const RootSet& roots,
+                                      const HeapObject& target) {
   std::vector<report::PathStep> rev;
   HeapObject o = target;
   std::optional<HeapObject> next;  // the object o points to on the path
