@@ -21,7 +21,8 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
   delete h;
 }
 
-HeapSnapshotPtr capture_heap_for_proof(GoRuntime& /*rt*/, std::string& why, double& ms) {
+HeapSnapshotPtr capture_heap_for_proof(GoRuntime& /*rt*/, std::span<const Goroutine> /*goroutines*/,
+                                       std::string& why, double& ms) {
   why = "this build has no heap model";
   ms = 0;
   return nullptr;
@@ -45,9 +46,10 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
   delete h;
 }
 
-HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::string& why, double& ms) {
+HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
+                                       std::string& why, double& ms) {
   auto t0 = std::chrono::steady_clock::now();
-  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, HeapOptions{})});
+  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, HeapOptions{}, goroutines)});
   ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (h->capture.spans.empty()) {
     why = "no heap spans could be read";

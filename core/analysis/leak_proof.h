@@ -40,7 +40,9 @@ using HeapSnapshotPtr = std::unique_ptr<HeapSnapshot, HeapSnapshotDeleter>;
 
 // Stop phase: copy what the proof needs. Null, with `why` set, when this build has no heap model
 // or the target's heap cannot be read.
-HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::string& why, double& ms);
+// `goroutines`: from the same stop (the stacks of running ones are copied from their sp).
+HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
+                                       std::string& why, double& ms);
 
 // Where an address lies, for reports.
 struct ObjectInfo {

@@ -179,7 +179,7 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
     }
   }
   if (opts.prove) {
-    snap.heap = capture_heap_for_proof(rt, snap.no_heap, snap.heap_ms);
+    snap.heap = capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap, snap.heap_ms);
   } else {
     snap.no_heap = "--no-proof";
   }
