@@ -1,0 +1,93 @@
+"""Speed of the leak proof (issue 6, Speed): `ifxray leaks` on a process with many goroutines and
+a large live heap, with the Go runtime's own leak-profile collection on the same process as the
+reference.
+
+Uses the leaks fixture built by the test harness with go1.26 (GOEXPERIMENT=goroutineleakprofile),
+started with LEAKS_MANY goroutines leaked alike (default 100,000) and LEAKS_HEAP_MB of live,
+pointer-bearing heap (default 1024). On that one process:
+  ifxray leaks --stats --format json PID   --runs times: total wall, pause_ms and the heap copy
+                                           time of its --stats lines (median)
+  then the fixture writes its goroutine leak profile (pprof "goroutineleak", debug=2): the time
+  the runtime took (a leak-detecting GC cycle plus the profile) is the reference.
+It fails when ifxray fails or its answer is wrong: the goroutine ids ifxray proves leaked must be
+the runtime's. Targets (2-core machine): total < 5 s, pause < 500 ms; printed, never judged.
+
+    cmake --build build
+    IFXRAY=build/ifxray IFXRAY_FIXTURE_CACHE=build/fixtures python3 tests/bench/run_leaks_bench.py
+  options: --goroutines N, --heap-mb M, --runs R, --smoke (2,000 goroutines, 64 MiB, one run)
+"""
+import argparse
+import json
+import os
+import re
+import select
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "integration"))
+import fixtures  # noqa: E402
+
+STATS_RE = re.compile(r"pause_ms=([\d.]+) total_ms=([\d.]+)")
+HEAP_RE = re.compile(r"heap_capture_ms=([\d.]+)")
+HEADER = re.compile(r"^goroutine (\d+) \[([^\]]*)\]", re.M)
+
+
+def leak_profile(fx):
+    fx.proc.stdin.write(b"leakprofile\n")
+    fx.proc.stdin.flush()
+    buf, deadline = b"", time.monotonic() + 600
+    while b"DONE\n" not in buf:
+        if b"ERROR" in buf or time.monotonic() > deadline:
+            raise fixtures.FixtureError(f"leak profile failed: {buf[-300:]!r}")
+        r, _, _ = select.select([fx.proc.stdout], [], [], 5)
+        if r:
+            buf += os.read(fx.proc.stdout.fileno(), 4096)
+    text = (fx.outdir / "leak.txt").read_text()
+    ids = {int(m.group(1)) for m in HEADER.finditer(text) if m.group(2).endswith("(leaked)")}
+    return ids, float((fx.outdir / "leak_ms.txt").read_text())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--goroutines", type=int, default=100_000)
+    ap.add_argument("--heap-mb", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true")
+    a = ap.parse_args()
+    if a.smoke:
+        a.goroutines, a.heap_mb, a.runs = 2000, 64, 1
+    fixtures.build_all()
+    tc = next(t for t in fixtures.toolchains() if t.name == "go1.26")
+    exe = fixtures.exe_path(tc, "plain", "leaks")
+    env = {"LEAKS_MANY": str(a.goroutines), "LEAKS_HEAP_MB": str(a.heap_mb)}
+    with fixtures.run_fixture(exe, timeout=600, env=env) as fx:
+        runs = []
+        for _ in range(a.runs):
+            t0 = time.monotonic()
+            rc, out, err = fixtures.run_ifxray(["leaks", "--stats", "--format", "json", fx.pid],
+                                               timeout=600)
+            wall = (time.monotonic() - t0) * 1000
+            if rc not in (0, 1):
+                sys.exit(f"FAIL ifxray leaks exited {rc}: {err[-500:]}")
+            s, h = STATS_RE.search(err), HEAP_RE.search(err)
+            doc = json.loads(out)
+            runs.append((wall, float(s.group(1)), float(h.group(1)) if h else 0.0, doc))
+        want, go_ms = leak_profile(fx)
+    doc = runs[-1][3]
+    got = {g for leak in doc["leaks"] if leak["verdict"] == "proven" for g in leak["goroutines"]}
+    summary = doc["summary"]
+    print(f"leaks bench: {a.goroutines} leaked goroutines (+{summary['goroutines'] - a.goroutines}"
+          f" others), {a.heap_mb} MiB live heap; {summary['engine']}")
+    print(f"  ifxray leaks total   {statistics.median(r[0] for r in runs):9.1f} ms  (target < 5000)")
+    print(f"  ifxray pause         {statistics.median(r[1] for r in runs):9.1f} ms  (target < 500)")
+    print(f"  ifxray heap copy     {statistics.median(r[2] for r in runs):9.1f} ms  (in the pause)")
+    print(f"  Go leak profile      {go_ms:9.1f} ms  (runtime/pprof goroutineleak, same process)")
+    if got != want:
+        sys.exit(f"FAIL proven set differs from the runtime's: ifxray only "
+                 f"{sorted(got - want)[:10]}, runtime only {sorted(want - got)[:10]}")
+    print(f"  proven = the runtime's leaked set ({len(want)} goroutines)")
+
+
+main()
