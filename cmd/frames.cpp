@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <map>
 #include <regex>
 
 #include "cmd/commands.h"
@@ -29,11 +30,39 @@ struct FramesCmdOptions {
   std::vector<std::string> states;
   std::vector<std::string> wait_reasons;
   std::string func_regex;
-  double min_wait_minutes = 0;
+  std::string min_wait;  // a duration: "90s", "1h30m", or bare minutes
+  int64_t min_wait_ns = 0;
   std::vector<uint64_t> ids;
   FramesOptions frames;
   TargetOptions target_opts;
 };
+
+// A Go-style duration ("300ms", "1.5h", "2h45m") or a bare number of minutes, in nanoseconds.
+int64_t parse_min_wait(const std::string& s) {
+  static const std::regex kPart(R"(([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h))");
+  auto bad = [&s] {
+    return Error(fmt::format("--min-wait: bad duration '{}' (say 90s, 5m or 1h30m)", s),
+                 ExitCode::kUsage);
+  };
+  double minutes = 0;
+  if (std::regex_match(s, std::regex(R"([0-9]*\.?[0-9]+)"))) {
+    minutes = std::stod(s);
+  } else {
+    std::string rest = s;
+    std::smatch m;
+    if (rest.empty()) throw bad();
+    while (!rest.empty()) {
+      if (!std::regex_search(rest, m, kPart) || m.position(0) != 0) throw bad();
+      static const std::map<std::string, double> kMinutes = {
+          {"ns", 1e-9 / 60}, {"us", 1e-6 / 60}, {"µs", 1e-6 / 60}, {"ms", 1e-3 / 60},
+          {"s", 1.0 / 60},   {"m", 1.0},        {"h", 60.0}};
+      minutes += std::stod(m.str(1)) * kMinutes.at(m.str(2));
+      rest = m.suffix();
+    }
+  }
+  if (minutes > 1e9) throw bad();
+  return static_cast<int64_t>(minutes * 60e9);
+}
 
 bool keep(const report::Goroutine& g, const FramesCmdOptions& o, const std::regex* func) {
   if (g.system && !o.system) return false;
@@ -42,9 +71,7 @@ bool keep(const report::Goroutine& g, const FramesCmdOptions& o, const std::rege
   };
   if (!in(o.states, g.status) || !in(o.wait_reasons, g.wait_reason)) return false;
   if (!o.ids.empty() && std::find(o.ids.begin(), o.ids.end(), g.goid) == o.ids.end()) return false;
-  if (o.min_wait_minutes > 0 && (!g.wait_minutes || *g.wait_minutes < o.min_wait_minutes)) {
-    return false;
-  }
+  if (o.min_wait_ns > 0 && (!g.wait_ns || *g.wait_ns < o.min_wait_ns)) return false;
   if (func != nullptr) {
     bool any = false;
     for (const auto& f : g.frames) any = any || std::regex_search(f.function, *func);
@@ -76,6 +103,8 @@ ExitCode run_frames(const FramesCmdOptions& o) {
       throw Error(fmt::format("--func: bad regular expression: {}", e.what()), ExitCode::kUsage);
     }
   }
+  FramesCmdOptions opts = o;
+  if (!o.min_wait.empty()) opts.min_wait_ns = parse_min_wait(o.min_wait);
   TargetKind kind = classify_target(o.target);
   if (kind == TargetKind::kExecutable) {
     throw Error(fmt::format("{} is an executable: frames needs a pid or a core file", o.target),
@@ -85,7 +114,8 @@ ExitCode run_frames(const FramesCmdOptions& o) {
     throw Error("--format pprof writes a gzipped protobuf: redirect stdout to a file",
                 ExitCode::kUsage);
   }
-  Session s = open_session(o.target, kind, o.target_opts);
+  Session s = open_session(o.target, kind, o.target_opts,
+                           [&o](GoRuntime& rt) { return estimate_snapshot_bytes(rt, o.frames); });
   GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
   if (o.native) capture_native_memory(*s.runtime, o.native_opts);
   formats::FramesStyle style;
@@ -107,8 +137,9 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   if (o.native) add_native_frames(*s.runtime, snap, o.native_opts, report);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
-  std::erase_if(report.goroutines,
-                [&](const report::Goroutine& g) { return !keep(g, o, func ? &*func : nullptr); });
+  std::erase_if(report.goroutines, [&](const report::Goroutine& g) {
+    return !keep(g, opts, func ? &*func : nullptr);
+  });
   report.include_system = o.system;
   formats::FramesFormat format = o.format == "go"       ? formats::FramesFormat::kGo
                                  : o.format == "json"   ? formats::FramesFormat::kJson
@@ -141,7 +172,9 @@ void register_frames(CLI::App& app, Action& action) {
   sub->add_option("--state", o->states, "Only goroutines in this status (waiting, runnable, ...)");
   sub->add_option("--wait-reason", o->wait_reasons, "Only goroutines waiting for this reason");
   sub->add_option("--func", o->func_regex, "Only goroutines with a frame matching this regex");
-  sub->add_option("--min-wait", o->min_wait_minutes, "Only goroutines waiting this many minutes");
+  sub->add_option("--min-wait", o->min_wait,
+                  "Only goroutines waiting at least this long (90s, 5m, 1h30m; a bare number "
+                  "is minutes)");
   sub->add_option("--goroutine", o->ids, "Only the goroutine with this id; repeatable");
   sub->add_option("--max-frames", o->frames.max_frames, "Frames per goroutine (default 10000)");
   sub->add_option("--max-goroutines", o->frames.limits.max_goroutines,

@@ -8,7 +8,26 @@
 
 namespace ifx::cmd {
 
-Session open_session(const std::string& spec, TargetKind kind, const TargetOptions& opts) {
+namespace {
+
+// The estimate runs on the process unstopped (racy reads, nothing kept); a failure only means
+// no reserve.
+uint64_t estimate_reserve(int pid, const Session& s, const ReserveEstimate& estimate) {
+  try {
+    TargetOptions racy;
+    racy.no_stop = true;
+    auto target = open_live(pid, racy);
+    GoRuntime rt(*s.binary, *s.model, *target);
+    return estimate(rt);
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+Session open_session(const std::string& spec, TargetKind kind, const TargetOptions& opts,
+                     const ReserveEstimate& estimate) {
   Session s;
   s.start = std::chrono::steady_clock::now();
   if (kind == TargetKind::kPid) {
@@ -16,7 +35,9 @@ Session open_session(const std::string& spec, TargetKind kind, const TargetOptio
     check_live_target(pid, !opts.no_stop);  // zombies, permissions, tracers: named before reading
     s.binary = GoBinary::open(fmt::format("/proc/{}/exe", pid));
     s.model = std::make_unique<RuntimeModel>(load_runtime_model(*s.binary));
-    s.target = open_live(pid, opts);
+    TargetOptions live = opts;
+    if (estimate && !opts.no_stop) live.snapshot_reserve = estimate_reserve(pid, s, estimate);
+    s.target = open_live(pid, live);
   } else {
     s.target = open_core(spec, opts);
     s.binary = GoBinary::open(s.target->exe_path());
@@ -30,8 +51,10 @@ void print_stats(const Session& s) {
   TargetStats st = s.target->stats();
   double total =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start).count();
-  fmt::print(stderr, "ifxray: stats pause_ms={:.3f} total_ms={:.3f} bytes_read={} reads={}\n",
-             st.pause_ms, total, st.bytes_read, st.reads);
+  fmt::print(stderr,
+             "ifxray: stats pause_ms={:.3f} total_ms={:.3f} bytes_read={} reads={} "
+             "pause_cpu_ms={:.3f}\n",
+             st.pause_ms, total, st.bytes_read, st.reads, st.pause_cpu_ms);
 }
 
 void add_target_options(CLI::App& sub, TargetOptions& opts) {

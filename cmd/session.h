@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,8 +24,13 @@ struct Session {
   std::chrono::steady_clock::time_point start;
 };
 
+// What the analysis will copy from a live target, estimated on the running process before it is
+// stopped (see TargetOptions::snapshot_reserve).
+using ReserveEstimate = std::function<uint64_t(GoRuntime&)>;
+
 // For a pid or a core (classify_target decides); the live target is stopped on return.
-Session open_session(const std::string& spec, TargetKind kind, const TargetOptions& opts);
+Session open_session(const std::string& spec, TargetKind kind, const TargetOptions& opts,
+                     const ReserveEstimate& estimate = {});
 // The --stats line on stderr.
 void print_stats(const Session& s);
 // --exe, --force, --no-stop on a subcommand.

@@ -18,6 +18,17 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
     } else {
       w.null();
     }
+    w.key("wait_ns");
+    if (g.wait_ns) {
+      w.value(*g.wait_ns);
+    } else {
+      w.null();
+    }
+    w.field("wait_estimated", g.wait_estimated);
+    w.key("labels").begin_object();
+    for (const auto& [k, v] : g.labels) w.field(k, v);
+    w.end_object();
+    w.field("labels_error", g.labels_error);
     w.field("locked_to_thread", g.locked_to_thread).field("system", g.system);
     w.key("thread");
     if (g.thread) {
@@ -29,7 +40,8 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
     w.key("frames").begin_array();
     for (const auto& f : g.frames) {
       w.begin_object().field("function", f.function).field("file", f.file).field("line", f.line);
-      w.field("inlined", f.inlined).field("shown", f.shown).field("args", f.args);
+      w.field("inlined", f.inlined).field("shown", f.shown).field("wrapper", f.wrapper);
+      w.field("start_line", f.start_line).field("args", f.args);
       w.key("pc").hex(f.pc);
       w.key("entry").hex(f.entry);
       w.key("sp").hex(f.sp);

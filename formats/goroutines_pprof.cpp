@@ -31,7 +31,8 @@ enum : uint32_t {
   kProfilePeriod = 12,
 };
 enum : uint32_t { kValueTypeType = 1, kValueTypeUnit = 2 };
-enum : uint32_t { kSampleLocation = 1, kSampleValue = 2 };
+enum : uint32_t { kSampleLocation = 1, kSampleValue = 2, kSampleLabel = 3 };
+enum : uint32_t { kLabelKey = 1, kLabelStr = 2 };
 enum : uint32_t {
   kMappingId = 1,
   kMappingStart = 2,
@@ -56,7 +57,10 @@ enum : uint32_t {
   kFunctionName = 2,
   kFunctionSystemName = 3,
   kFunctionFilename = 4,
+  kFunctionStartLine = 5,
 };
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
 
 // A wrapper the runtime leaves out of profiles (elideWrapperCalling), runtime ones included
 // (Go 1.19 counts runtime.deferCallSave and runOpenDeferFrame as wrappers).
@@ -88,10 +92,15 @@ class ProfileBuilder {
     return it->second;
   }
 
-  void sample(int64_t count, const std::vector<uint64_t>& locations) {
+  void sample(int64_t count, const std::vector<uint64_t>& locations, const Labels& labels) {
     ProtobufWriter s;
     s.packed_int64s(kSampleValue, std::span<const int64_t>(&count, 1));
     s.packed_uint64s(kSampleLocation, locations);
+    for (const auto& [k, v] : labels) {
+      ProtobufWriter l;
+      l.int64_field(kLabelKey, str(k)).int64_field(kLabelStr, str(v));
+      s.message(kSampleLabel, l);
+    }
     samples_.message(kProfileSample, s);
   }
 
@@ -133,6 +142,7 @@ class ProfileBuilder {
       ProtobufWriter fn;
       fn.uint64_field(kFunctionId, it->second).int64_opt(kFunctionName, str(f.function));
       fn.int64_opt(kFunctionSystemName, str(f.function)).int64_opt(kFunctionFilename, str(f.file));
+      fn.int64_opt(kFunctionStartLine, f.start_line);
       functions_.message(kProfileFunction, fn);
     }
     return it->second;
@@ -226,8 +236,10 @@ std::vector<const report::Frame*> profile_stack(const report::Goroutine& g, size
 
 std::string render_goroutines_pprof(const report::Goroutines& gs, const FramesStyle& style) {
   ProfileBuilder builder(style);
-  std::map<std::vector<uint64_t>, size_t> index;
-  std::vector<std::pair<std::vector<uint64_t>, int64_t>> samples;
+  // As the runtime's profile: one sample per distinct stack and label set.
+  using Key = std::pair<std::vector<uint64_t>, Labels>;
+  std::map<Key, size_t> index;
+  std::vector<std::pair<Key, int64_t>> samples;
   size_t depth = profile_depth(gs.go_minor);
   for (const auto& g : gs.goroutines) {
     // As the go format; a goroutine without frames (unreadable) is left out.
@@ -240,13 +252,14 @@ std::string render_goroutines_pprof(const report::Goroutines& gs, const FramesSt
       locations.push_back(builder.location(std::span(stack).subspan(i, end - i)));
       i = end;
     }
-    auto [it, added] = index.emplace(locations, samples.size());
-    if (added) samples.emplace_back(std::move(locations), 0);
+    Key key(std::move(locations), g.labels);
+    auto [it, added] = index.emplace(key, samples.size());
+    if (added) samples.emplace_back(std::move(key), 0);
     ++samples[it->second].second;
   }
   std::stable_sort(samples.begin(), samples.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
-  for (const auto& [locations, count] : samples) builder.sample(count, locations);
+  for (const auto& [key, count] : samples) builder.sample(count, key.first, key.second);
   return gzip(builder.finish());
 }
 

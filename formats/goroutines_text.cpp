@@ -15,6 +15,7 @@ namespace {
 std::string stack_key(const report::Goroutine& g) {
   std::string key = g.header_state + (g.locked_to_thread ? "|locked" : "") + "|" + g.error;
   if (g.native) key += fmt::format("|native on {}", g.thread.value_or(0));  // one per thread
+  for (const auto& [k, v] : g.labels) key += fmt::format("|{}={}", k, v);
   for (const auto& f : g.frames) key += fmt::format("|{}:{}:{}", f.function, f.file, f.line);
   if (g.created_by) key += fmt::format("|{}:{}", g.created_by->function, g.created_by->line);
   return key;
@@ -28,16 +29,29 @@ void append_group(std::string& out, const std::vector<const report::Goroutine*>&
   }
   out += fmt::format("{} goroutine{} [{}", group.size(), group.size() == 1 ? "" : "s",
                      escape_terminal(g.header_state));
-  if (longest && *longest >= 1) out += fmt::format(", {} minutes", *longest);
+  if (longest && *longest >= 1) {
+    // A core without a clock: "now" is a lower bound, and so is the wait.
+    out += fmt::format(", {}{} minutes", g.wait_estimated ? "at least " : "", *longest);
+  }
   if (g.locked_to_thread) out += ", locked to thread";
   out += "]:";
   size_t shown_ids = std::min<size_t>(group.size(), 10);
   for (size_t i = 0; i < shown_ids; ++i) out += fmt::format(" {}", group[i]->goid);
   if (shown_ids < group.size()) out += fmt::format(" ... (+{})", group.size() - shown_ids);
   out += '\n';
+  if (!g.labels.empty()) {
+    out += "    labels:";
+    for (const auto& [k, v] : g.labels) {
+      out += fmt::format(" {}={}", escape_terminal(k), escape_terminal(v));
+    }
+    out += '\n';
+  }
+  if (!g.labels_error.empty()) {
+    out += fmt::format("    (labels incomplete: {})\n", escape_terminal(g.labels_error));
+  }
   for (const auto& f : g.frames) {
-    out += fmt::format("    {}{}\n        {}:{}", escape_terminal(go_func_name(f.function)),
-                       f.inlined ? " (inlined)" : "",
+    out += fmt::format("    {}{}{}\n        {}:{}", escape_terminal(go_func_name(f.function)),
+                       f.inlined ? " (inlined)" : "", f.wrapper ? " (wrapper)" : "",
                        f.file.empty() ? "?" : escape_terminal(f.file), f.line);
     if (!f.inlined)
       out += fmt::format("  pc={:#x} +{:#x} sp={:#x} frame={}", f.pc, f.pc - f.entry, f.sp,

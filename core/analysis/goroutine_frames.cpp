@@ -82,11 +82,12 @@ std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special,
       f.sp = pf.sp;
       f.frame_size = pf.frame_size;
       f.inlined = sf.inlined;
+      f.start_line = sf.start_line;
       f.physical_index = static_cast<uint32_t>(i);
       if (!sf.inlined) f.args = frame_args(rt, cache, pf);
-      bool wrapper = special.is_wrapper(sf.func_id);
-      f.shown = shows_frame(sf.function, wrapper, false, callee);
-      f.elided_wrapper = elides_wrapper(wrapper, callee);
+      f.wrapper = special.is_wrapper(sf.func_id);
+      f.shown = shows_frame(sf.function, f.wrapper, false, callee);
+      f.elided_wrapper = elides_wrapper(f.wrapper, callee);
       callee = sf.function;
       out.push_back(std::move(f));
     }
@@ -138,18 +139,52 @@ void add_disasm(GoRuntime& rt, size_t window, report::Goroutine& r) {
   }
 }
 
+// A core without ifxray's clock note: the runtime's latest nanotime stamps bound "now" from
+// below (the last network poll, which sysmon refreshes every 10 ms while it is awake; the end of
+// the last GC, forced at least every 2 minutes; the GC start stamped on blocked goroutines).
+std::optional<int64_t> estimate_now(GoRuntime& rt, const std::vector<Goroutine>& gs) {
+  int64_t best = 0;
+  if (auto sched = rt.global(Glob::kSched)) {
+    if (auto v = rt.read_signed_field(*sched, Fld::kSchedLastPoll)) best = std::max(best, *v);
+  }
+  if (auto v = rt.read_global_field(Glob::kMemstats, Fld::kMstatsLastGCNanotime)) {
+    best = std::max(best, static_cast<int64_t>(*v));
+  }
+  for (const Goroutine& g : gs) {
+    if (g.unreadable.empty() && g.status != kGdead) best = std::max(best, g.wait_since);
+  }
+  if (best <= 0) return std::nullopt;
+  return best;
+}
+
 }  // namespace
+
+uint64_t estimate_snapshot_bytes(GoRuntime& rt, const FramesOptions& opts) {
+  uint64_t bytes = estimate_goroutine_bytes(rt, opts.limits);
+  // Goroutines come and go and stacks grow between the estimate and the stop: some slack.
+  // The estimate was read racily: never fault in more than a sane bound for it.
+  constexpr uint64_t kMaxReserve = uint64_t{4} << 30;
+  return bytes == 0 ? 0 : std::min(bytes + bytes / 8 + (1 << 20), kMaxReserve);
+}
 
 GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts) {
   GoroutineSnapshot snap;
-  if (rt.target().is_live()) {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);  // the runtime's nanotime clock, same machine
-    snap.now_ns = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-  }
   snap.goroutines = read_goroutines(rt, opts.limits, snap.problems);
+  // Labels are shared by the goroutines a labelled one starts: read each set once, while the
+  // process is stopped (they live in the heap, not in what read_goroutines copied).
+  for (const Goroutine& g : snap.goroutines) {
+    if (g.labels == 0 || !g.unreadable.empty() || g.status == kGdead) continue;
+    if (snap.labels.count(g.labels) == 0) {
+      snap.labels.emplace(g.labels, read_goroutine_labels(rt, RemoteAddr(g.labels)));
+    }
+  }
   snap.wait_reasons = read_wait_reasons(rt);
   snap.tid_by_m = read_thread_map(rt);
+  snap.now_ns = rt.target().monotonic_ns();
+  if (!snap.now_ns) {
+    snap.now_ns = estimate_now(rt, snap.goroutines);
+    snap.now_estimated = snap.now_ns.has_value();
+  }
   return snap;
 }
 
@@ -178,7 +213,13 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
     }
     r.header_state = r.wait_reason.empty() ? r.status : r.wait_reason;
     if ((g.status == kGwaiting || g.status == kGsyscall) && g.wait_since != 0 && snap.now_ns) {
-      r.wait_minutes = (*snap.now_ns - g.wait_since) / 60'000'000'000;
+      r.wait_ns = std::max<int64_t>(0, *snap.now_ns - g.wait_since);
+      r.wait_minutes = *r.wait_ns / 60'000'000'000;
+      r.wait_estimated = snap.now_estimated;
+    }
+    if (auto it = snap.labels.find(g.labels); g.labels != 0 && it != snap.labels.end()) {
+      r.labels = it->second.labels;
+      r.labels_error = it->second.error;
     }
     r.locked_to_thread = g.locked_m != 0;
     if (auto it = snap.tid_by_m.find(g.m); g.m != 0 && it != snap.tid_by_m.end()) {

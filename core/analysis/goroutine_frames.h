@@ -5,9 +5,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/report/goroutines.h"
+#include "core/runtime/goroutine_labels.h"
 #include "core/runtime/goroutines.h"
 
 namespace ifx {
@@ -17,6 +19,8 @@ struct GoroutineSnapshot {
   std::vector<std::string> wait_reasons;
   std::map<uint64_t, int> tid_by_m;  // m address -> thread id (m.procid)
   std::optional<int64_t> now_ns;     // the target's nanotime clock, when known
+  bool now_estimated = false;        // now_ns is a lower bound taken from runtime state (cores)
+  std::unordered_map<uint64_t, GoroutineLabels> labels;  // by g.labels
   std::vector<std::string> problems;
 };
 
@@ -26,6 +30,8 @@ struct FramesOptions {
   size_t disasm_window = 0;   // instructions before and after each goroutine's pc (--disasm)
 };
 
+// What snapshot_goroutines will copy, estimated on the running process before it is stopped.
+uint64_t estimate_snapshot_bytes(GoRuntime& rt, const FramesOptions& opts);
 GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts);
 report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap,
                                     const FramesOptions& opts);

@@ -156,7 +156,8 @@ std::optional<GoBinary::InlineEntry> GoBinary::inline_entry(const Func& f, uint3
   // 1.18/1.19: {parent i16, funcID u8, _, file i32, line i32, func_ i32, parentPc i32}
   // 1.20+:     {funcID u8, _ [3]u8, nameOff i32, parentPc i32, startLine i32}
   return InlineEntry{load_le<int32_t>(b->data() + (old ? 12 : 4)),
-                     load_le<int32_t>(b->data() + (old ? 16 : 8)), (*b)[old ? 2 : 0]};
+                     load_le<int32_t>(b->data() + (old ? 16 : 8)), (*b)[old ? 2 : 0],
+                     old ? 0 : load_le<int32_t>(b->data() + 12)};
 }
 
 std::vector<SourceFrame> GoBinary::frames_at(uint64_t pc) const {
@@ -167,8 +168,12 @@ std::vector<SourceFrame> GoBinary::frames_at(uint64_t pc) const {
   uint32_t index_table = pclntab_->pcdata_offset(*f, kPcdataInlTreeIndex);
   bool has_tree = tree != kNoFuncdata && index_table != 0;
   for (int depth = 0; depth < kMaxInlineDepth; ++depth) {
-    SourceFrame frame{pclntab_->func_name(*f), pclntab_->file(*f, pc), pclntab_->line(*f, pc),
-                      false, f->func_id};
+    SourceFrame frame{pclntab_->func_name(*f),
+                      pclntab_->file(*f, pc),
+                      pclntab_->line(*f, pc),
+                      false,
+                      f->func_id,
+                      f->start_line};
     int32_t ix = has_tree ? pclntab_->pc_value(*f, index_table, pc) : -1;
     auto entry = inline_entry(*f, tree, ix);
     if (!entry) {
@@ -178,6 +183,7 @@ std::vector<SourceFrame> GoBinary::frames_at(uint64_t pc) const {
     frame.function = pclntab_->name_at(entry->name_off);
     frame.inlined = true;
     frame.func_id = entry->func_id;
+    frame.start_line = entry->start_line;
     out.push_back(frame);
     uint64_t parent = f->entry + static_cast<uint64_t>(entry->parent_pc);
     if (parent < f->entry || parent >= f->end) {

@@ -22,7 +22,8 @@ struct SourceFrame {
   std::string_view file;
   int32_t line = 0;
   bool inlined = false;
-  uint8_t func_id = 0;  // the runtime's funcID of this (possibly inlined) function
+  uint8_t func_id = 0;     // the runtime's funcID of this (possibly inlined) function
+  int32_t start_line = 0;  // line of the func keyword (Go 1.20+; 0 before)
 };
 
 // Where a function's source lies: the file at its entry and its non-inlined line range.
@@ -64,6 +65,7 @@ class GoBinary {
     int32_t name_off;
     int32_t parent_pc;
     uint8_t func_id;
+    int32_t start_line;  // 0 before Go 1.20
   };
   std::optional<InlineEntry> inline_entry(const Func& f, uint32_t tree_off, int32_t ix) const;
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ifx::report {
@@ -29,6 +30,8 @@ struct Frame {
   bool inlined = false;
   bool shown = true;  // printed by the runtime's own traceback (runtime frames are hidden)
   bool elided_wrapper = false;   // a wrapper the runtime leaves out of tracebacks and profiles
+  bool wrapper = false;          // a compiler-generated wrapper (the runtime's traceback hides it)
+  int32_t start_line = 0;        // line of the function's func keyword (Go 1.20+; 0 if unknown)
   uint32_t physical_index = 0;   // which physical frame this source frame belongs to
   std::string args;              // the runtime's rendering of the arguments (physical frames)
   std::vector<Variable> locals;  // --locals: DWARF arguments and locals (physical frames)
@@ -86,6 +89,9 @@ struct Goroutine {
   std::string wait_reason;   // "chan receive", empty when not waiting
   std::string header_state;  // what the runtime prints in brackets: wait reason or status
   std::optional<int64_t> wait_minutes;
+  std::optional<int64_t> wait_ns;  // since waitsince, as the runtime measures it
+  bool wait_estimated = false;     // measured against an estimated "now" (a core without clock)
+  std::vector<std::pair<std::string, std::string>> labels;  // pprof labels, sorted by key
   bool locked_to_thread = false;
   bool system = false;  // a runtime goroutine, hidden unless --system
   bool scan = false;
@@ -96,6 +102,7 @@ struct Goroutine {
   std::vector<Frame> frames;  // innermost first; inlined calls expanded
   bool truncated = false;
   std::string error;                // why the stack could not be fully read
+  std::string labels_error;         // why the labels could not be fully read
   std::vector<Instruction> disasm;  // with --disasm: around the innermost frame's pc
   // With --native, for a goroutine in a cgo call: the C frames its thread runs.
   std::optional<NativeStack> native;

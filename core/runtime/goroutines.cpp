@@ -64,7 +64,64 @@ std::vector<RemoteRange> merged_ranges(const std::vector<Goroutine>& gs, uint64_
   return out;
 }
 
+// The part of g's stack the unwinder reads: from its saved sp up to stack.hi.
+std::optional<RemoteRange> used_stack(const Goroutine& g, const GoroutineLimits& limits) {
+  if (g.status == kGdead) return std::nullopt;
+  // A running goroutine's saved sp is stale: keep its whole stack for the registers' unwind.
+  uint64_t sp = g.status == kGrunning ? g.stack_lo : g.syscall_sp != 0 ? g.syscall_sp : g.sched_sp;
+  if (sp == 0 || sp < g.stack_lo || sp >= g.stack_hi) return std::nullopt;
+  return RemoteRange{RemoteAddr(sp), std::min(g.stack_hi - sp, limits.max_stack_bytes)};
+}
+
+// allgs' entries, at most `limit`; empty when allgs cannot be read.
+std::vector<uint64_t> read_allgs(GoRuntime& rt, uint64_t limit) {
+  auto allgs = rt.global(Glob::kAllgs);
+  if (!allgs) return {};
+  auto ptr = rt.memory().read_ptr(*allgs);
+  auto len = rt.memory().read_u64(*allgs + 8);
+  if (!ptr || !len) return {};
+  std::vector<uint64_t> out(std::min(*len, limit));
+  out.resize(rt.memory().read(
+                 *ptr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size() * 8)) /
+             8);
+  return out;
+}
+
 }  // namespace
+
+uint64_t estimate_goroutine_bytes(GoRuntime& rt, const GoroutineLimits& limits) {
+  auto g_size = rt.layout().size(Typ::kG);
+  if (!g_size || *g_size == 0) return 0;
+  std::vector<uint64_t> all = read_allgs(rt, limits.max_goroutines);
+  if (all.empty()) return 0;
+  // Used stacks are estimated from an even sample of the goroutines: reading them all would
+  // cost a good part of what the estimate saves.
+  constexpr size_t kSample = 1024;
+  size_t step = std::max<size_t>(1, all.size() / kSample);
+  std::vector<Goroutine> sample;
+  for (size_t i = 0; i < all.size(); i += step) {
+    if (all[i] != 0) sample.emplace_back().g = RemoteAddr(all[i]);
+  }
+  // The fields that place the used stack all lie in the g's first bytes: read only those.
+  uint64_t prefix = 0;
+  for (Fld f :
+       {Fld::kGStackLo, Fld::kGStackHi, Fld::kGSchedSp, Fld::kGSyscallSp, Fld::kGAtomicStatus}) {
+    if (auto info = rt.layout().field(f)) prefix = std::max(prefix, info->offset + info->size);
+  }
+  std::vector<uint8_t> raw(*g_size);
+  auto head = std::span(raw).first(std::min(prefix, *g_size));
+  uint64_t stack_bytes = 0;
+  size_t read = 0;
+  for (Goroutine& g : sample) {
+    if (rt.memory().read(g.g, head) != head.size()) continue;
+    ++read;
+    decode(rt.layout(), raw, g);
+    if (auto r = used_stack(g, limits)) stack_bytes += r->size;
+  }
+  if (read == 0) return 0;
+  // g structs are copied with the little gaps between them (merged_ranges): allow for those.
+  return all.size() * (*g_size + *g_size / 8) + stack_bytes / read * all.size();
+}
 
 const char* status_string(uint32_t s) {
   switch (s) {
@@ -144,6 +201,7 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
   rt.memory().capture(merged_ranges(out, *g_size));
   std::vector<uint8_t> raw(*g_size);
   std::vector<RemoteRange> stacks;
+  stacks.reserve(out.size());
   for (Goroutine& g : out) {
     if (g.g.is_null() || rt.memory().read(g.g, raw) != raw.size()) {
       g.unreadable = g.g.is_null() ? "nil entry in allgs"
@@ -152,13 +210,7 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
       continue;
     }
     decode(rt.layout(), raw, g);
-    if (g.status == kGdead) continue;
-    // A running goroutine's saved sp is stale: keep its whole stack for the registers' unwind.
-    uint64_t sp = g.status == kGrunning ? g.stack_lo
-                  : g.syscall_sp != 0   ? g.syscall_sp
-                                        : g.sched_sp;
-    if (sp == 0 || sp < g.stack_lo || sp >= g.stack_hi) continue;
-    stacks.push_back({RemoteAddr(sp), std::min(g.stack_hi - sp, limits.max_stack_bytes)});
+    if (auto r = used_stack(g, limits)) stacks.push_back(*r);
   }
   rt.memory().capture(stacks);  // the unwinder reads them back from the snapshot
   return out;

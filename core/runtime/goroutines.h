@@ -59,6 +59,11 @@ struct GoroutineLimits {
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
                                        std::vector<std::string>& problems);
 
+// An estimate of the bytes read_goroutines will copy (g structs and used stacks), read without
+// stopping the process (racy: good enough to size a buffer faulted in before the stop).
+// 0 when the goroutine list cannot be read.
+uint64_t estimate_goroutine_bytes(GoRuntime& rt, const GoroutineLimits& limits);
+
 // The runtime's own wait reason strings (runtime.waitReasonStrings), read from the executable.
 std::vector<std::string> read_wait_reasons(GoRuntime& rt);
 

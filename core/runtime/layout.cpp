@@ -57,6 +57,8 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime.mheap.pagesInUse", {{"runtime.mheap", "pagesInUse"}}},
     {"runtime.gcControllerState.heapLive", {{"runtime.gcControllerState", "heapLive"}}},
     {"runtime.gcControllerState.heapMarked", {{"runtime.gcControllerState", "heapMarked"}}},
+    {"runtime.schedt.lastpoll", {{"runtime.schedt", "lastpoll.v"}, {"runtime.schedt", "lastpoll"}}},
+    {"runtime.mstats.last_gc_nanotime", {{"runtime.mstats", "last_gc_nanotime"}}},
 
     // Types and interfaces (pitfalls): add entries here.
     {"internal/abi.Type.Size_", {{"runtime._type", "size"}, {"internal/abi.Type", "Size_"}}},

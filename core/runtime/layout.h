@@ -57,6 +57,8 @@ enum class Fld : uint8_t {
   kMheapPagesInUse,
   kGcHeapLive,
   kGcHeapMarked,
+  kSchedLastPoll,         // nanotime of the last network poll: a "now" for cores
+  kMstatsLastGCNanotime,  // nanotime at the end of the last GC
 
   // Types and interfaces (pitfalls): add entries here.
   kTypeSize,

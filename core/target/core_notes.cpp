@@ -97,7 +97,11 @@ void parse_auxv(const ElfNote& n, CoreNotes& out) {
 void parse_ifxray(const ElfNote& n, CoreNotes& out) {
   if (n.desc.size() >= 4) {
     uint32_t version = load_le<uint32_t>(n.desc.data());
-    if (version != kIfxrayNoteVersion) {
+    if (version >= 2 && n.desc.size() >= 16) {
+      auto ns = load_le<int64_t>(n.desc.data() + 8);
+      if (ns >= 0) out.monotonic_ns = ns;
+    }
+    if (version != 1 && version != kIfxrayNoteVersion) {
       out.warnings.push_back(
           fmt::format("the core's IFXRAY note has version {}; reading it as version {}", version,
                       kIfxrayNoteVersion));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,8 @@ struct CoreNotes {
   std::vector<CoreFileMapping> files;  // sorted by start
   bool has_auxv = false;
   std::vector<AuxEntry> auxv;
-  bool untouched_is_zero = false;  // the IFXRAY note is present (see core_writer.h)
+  bool untouched_is_zero = false;       // the IFXRAY note is present (see core_writer.h)
+  std::optional<int64_t> monotonic_ns;  // from the IFXRAY note, version 2
   std::vector<std::string> warnings;
 };
 

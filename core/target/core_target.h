@@ -30,6 +30,7 @@ class CoreTarget final : public Target {
   Memory& memory() override { return *memory_; }
   const std::vector<std::string>& warnings() const override { return warnings_; }
   TargetStats stats() const override;
+  std::optional<int64_t> monotonic_ns() const override { return notes_.monotonic_ns; }
 
   // The path the core gives for the executable (may differ from exe_path() with --exe).
   const std::string& core_exe_path() const { return core_exe_path_; }

@@ -148,8 +148,13 @@ std::vector<uint8_t> build_core_notes(const CoreImage& image) {
   if (image.threads.empty()) {
     add_note(out, "CORE", NT_PRPSINFO, bytes_of(make_prpsinfo(image.process)));
   }
-  uint32_t version = kIfxrayNoteVersion;
-  add_note(out, "IFXRAY", kIfxrayNoteType, bytes_of(version));
+  struct {
+    uint32_t version = kIfxrayNoteVersion;
+    uint32_t zero = 0;
+    int64_t monotonic_ns = -1;
+  } ifxray;
+  if (image.monotonic_ns) ifxray.monotonic_ns = *image.monotonic_ns;
+  add_note(out, "IFXRAY", kIfxrayNoteType, bytes_of(ifxray));
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,12 @@
 
 namespace ifx {
 
-// The IFXRAY note (name "IFXRAY", type 'IFXR', desc: u32 version = 1) says: PT_LOAD bytes past
-// p_filesz that no NT_FILE entry backs are pages the process never touched, and read as zeros.
+// The IFXRAY note (name "IFXRAY", type 'IFXR', desc: u32 version, u32 zero, and from version 2
+// i64 CLOCK_MONOTONIC ns when the process was stopped, -1 if unknown) says: PT_LOAD bytes past
+// p_filesz that no NT_FILE entry backs are pages the process never touched, and read as zeros;
+// and when the dump was taken on the clock the Go runtime's nanotime() reads.
 inline constexpr uint32_t kIfxrayNoteType = 0x49465852;
-inline constexpr uint32_t kIfxrayNoteVersion = 1;
+inline constexpr uint32_t kIfxrayNoteVersion = 2;
 
 struct CoreThread {
   int tid = 0;
@@ -52,6 +55,7 @@ struct CoreImage {
   std::vector<uint8_t> auxv;        // /proc/PID/auxv as it is
   std::vector<Mapping> files;       // file-backed mappings, for NT_FILE
   std::vector<CoreSegment> segments;
+  std::optional<int64_t> monotonic_ns;  // CLOCK_MONOTONIC when the process was stopped
 };
 
 struct CoreWriteResult {

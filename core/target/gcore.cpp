@@ -258,6 +258,7 @@ GcoreResult gcore(int pid, const std::string& path) {
   auto target = LiveTarget::open(pid, TargetOptions{});
   r.warnings = target->warnings();
   CoreImage img = describe_process(*target, r.warnings);
+  img.monotonic_ns = target->monotonic_ns();
   std::vector<PlannedSegment> planned = plan_segments(*target, r.warnings);
   copy_segments(*target, planned);
   target->release();

@@ -3,11 +3,13 @@
 #include "core/target/live_target.h"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -85,16 +87,25 @@ std::unique_ptr<Target> open_live(int pid, const TargetOptions& opts) {
 
 std::unique_ptr<LiveTarget> LiveTarget::open(int pid, const TargetOptions& opts) {
   check_live_target(pid, !opts.no_stop);
-  return std::unique_ptr<LiveTarget>(new LiveTarget(pid, opts.no_stop));
+  return std::unique_ptr<LiveTarget>(new LiveTarget(pid, opts.no_stop, opts.snapshot_reserve));
 }
 
-LiveTarget::LiveTarget(int pid, bool no_stop) : pid_(pid) {
+LiveTarget::LiveTarget(int pid, bool no_stop, uint64_t snapshot_reserve) : pid_(pid) {
+  // Faulted in before the stop; owned by the snapshot once it exists.
+  std::unique_ptr<void, std::function<void(void*)>> reserve(
+      no_stop ? nullptr : allocate_populated_snapshot_buffer(snapshot_reserve),
+      [snapshot_reserve](void* p) {
+        if (p != nullptr) free_snapshot_buffer(p, populated_snapshot_buffer_size(snapshot_reserve));
+      });
   if (no_stop) {
     warnings_.emplace_back("read without stopping the process: the result may be inconsistent");
   } else {
     session_ = std::make_unique<PtraceSession>(pid);
     for (const auto& w : session_->warnings()) warnings_.push_back(w);
   }
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // the runtime's nanotime clock, same machine
+  monotonic_ns_ = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
   // Everything below is read while the process is stopped, so it agrees with its memory.
   int err = 0;
   auto maps = procfs::read_file(procfs::pid_path(pid, "maps"), &err);
@@ -121,6 +132,7 @@ LiveTarget::LiveTarget(int pid, bool no_stop) : pid_(pid) {
   process_memory_ = std::make_unique<ProcessMemory>(pid, mappings_);
   if (!no_stop) {
     snapshot_ = std::make_unique<SnapshotMemory>(*process_memory_);
+    snapshot_->give_reserve(reserve.release(), snapshot_reserve);
     test_stop_delay();
   }
 }
@@ -174,6 +186,7 @@ void LiveTarget::release() {
 TargetStats LiveTarget::stats() const {
   TargetStats s;
   s.pause_ms = session_ ? session_->pause_ms() : 0;
+  s.pause_cpu_ms = session_ ? session_->pause_cpu_ms() : 0;
   if (process_memory_) {
     s.bytes_read = process_memory_->bytes_read();
     s.reads = process_memory_->syscalls();

@@ -41,6 +41,7 @@ class LiveTarget : public Target {
   const std::vector<std::string>& warnings() const override { return warnings_; }
   void release() override;
   TargetStats stats() const override;
+  std::optional<int64_t> monotonic_ns() const override { return monotonic_ns_; }
 
   // What gcore needs beyond the Target interface, captured while the process was stopped.
   bool stopped() const { return session_ && session_->attached(); }
@@ -52,7 +53,7 @@ class LiveTarget : public Target {
   }
 
  private:
-  LiveTarget(int pid, bool no_stop);
+  LiveTarget(int pid, bool no_stop, uint64_t snapshot_reserve);
   void read_threads(bool no_stop);
 
   int pid_;
@@ -67,6 +68,7 @@ class LiveTarget : public Target {
   std::unique_ptr<ProcessMemory> process_memory_;
   std::unique_ptr<SnapshotMemory> snapshot_;  // null with --no-stop
   std::unique_ptr<PtraceSession> session_;
+  std::optional<int64_t> monotonic_ns_;  // when every thread had stopped (or opening, --no-stop)
 };
 
 }  // namespace ifx

@@ -12,6 +12,9 @@ struct TargetOptions {
   std::string exe;       // --exe: the executable of a core when it is not where the core says
   bool force = false;    // --force: accept a core whose executable's build id differs
   bool no_stop = false;  // --no-stop: read a live process without stopping it (racy)
+  // Live: bytes of snapshot buffer to fault in before the process is stopped (an estimate of
+  // what the analysis will copy), so that the pause is spent copying, not zeroing pages.
+  uint64_t snapshot_reserve = 0;
 };
 
 enum class TargetKind { kPid, kCore, kExecutable };

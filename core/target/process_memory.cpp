@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,9 @@ namespace {
 
 constexpr size_t kMaxIov = IOV_MAX;
 constexpr uint64_t kPage = 4096;
+// Batches this big are copied by several threads at once.
+constexpr uint64_t kParallelBytes = 16 << 20;
+constexpr unsigned kMaxCopyThreads = 4;
 
 iovec iov_of(void* p, size_t n) {
   return iovec{p, n};
@@ -39,21 +43,103 @@ ProcessMemory::~ProcessMemory() {
   if (mem_fd_ >= 0) ::close(mem_fd_);
 }
 
-ssize_t ProcessMemory::vm_readv(const iovec* local, const iovec* remote, size_t count) {
-  ++syscalls_;
+ssize_t ProcessMemory::vm_readv(const iovec* local, const iovec* remote, size_t count,
+                                Tally& t) const {
+  ++t.syscalls;
   ssize_t n = ::process_vm_readv(pid_, local, count, remote, count, 0);
   if (n < 0) {
-    last_errno_ = errno;
+    t.err = errno;
   } else {
-    bytes_ += static_cast<uint64_t>(n);
+    t.bytes += static_cast<uint64_t>(n);
   }
   return n;
+}
+
+void ProcessMemory::add(const Tally& t) {
+  bytes_ += t.bytes;
+  syscalls_ += t.syscalls;
+  if (t.err != 0) last_errno_ = t.err;
 }
 
 void ProcessMemory::switch_to_proc_mem() {
   use_proc_mem_ = true;
   mem_fd_ = ::open(fmt::format("/proc/{}/mem", pid_).c_str(), O_RDONLY | O_CLOEXEC);
   if (mem_fd_ < 0) last_errno_ = errno;
+}
+
+size_t ProcessMemory::read_prefix(RemoteAddr addr, std::span<uint8_t> out, Tally& t) const {
+  // One iovec per page: the count returned is then exactly the readable prefix.
+  std::vector<iovec> local, remote;
+  size_t done = 0;
+  while (done < out.size()) {
+    local.clear();
+    remote.clear();
+    size_t off = done;
+    while (off < out.size() && local.size() < kMaxIov) {
+      RemoteAddr at = addr + off;
+      size_t len = std::min<uint64_t>(kPage - at.value() % kPage, out.size() - off);
+      local.push_back(iov_of(out.data() + off, len));
+      remote.push_back(remote_iov(at, len));
+      off += len;
+    }
+    ssize_t n = vm_readv(local.data(), remote.data(), local.size(), t);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+    if (done < off) break;
+  }
+  return done;
+}
+
+size_t ProcessMemory::readv(std::span<ReadRequest> requests, Tally& t) const {
+  std::vector<iovec> local, remote;
+  std::vector<size_t> index;  // request of each iovec
+  size_t next = 0;
+  while (next < requests.size()) {
+    local.clear();
+    remote.clear();
+    index.clear();
+    for (; next < requests.size() && local.size() < kMaxIov; ++next) {
+      auto& r = requests[next];
+      if (r.out.empty()) continue;
+      local.push_back(iov_of(r.out.data(), r.out.size()));
+      remote.push_back(remote_iov(r.addr, r.out.size()));
+      index.push_back(next);
+    }
+    if (local.empty()) break;
+    ssize_t n = vm_readv(local.data(), remote.data(), local.size(), t);
+    // Seccomp filters (containers) often refuse process_vm_readv; /proc/PID/mem may work.
+    if (n < 0 && (t.err == ENOSYS || t.err == EPERM)) return index.front();
+    if (n < 0 && t.err == ESRCH) return requests.size();  // the process is gone
+    // Hand the copied bytes to the requests in order; the first one left short is where the
+    // call stopped. Find its readable prefix, then resume with the request after it.
+    size_t left = n < 0 ? 0 : static_cast<size_t>(n);
+    for (size_t k = 0; k < index.size(); ++k) {
+      auto& r = requests[index[k]];
+      size_t got = std::min(left, r.out.size());
+      left -= got;
+      r.done = got;
+      if (got < r.out.size()) {
+        r.done += read_prefix(r.addr + got, r.out.subspan(got), t);
+        next = index[k] + 1;
+        break;
+      }
+    }
+  }
+  return requests.size();
+}
+
+void ProcessMemory::read_serial(std::span<ReadRequest> requests) {
+  size_t next = 0;
+  if (!use_proc_mem_) {
+    Tally t;
+    next = readv(requests, t);
+    add(t);
+    if (next == requests.size()) return;
+    switch_to_proc_mem();
+  }
+  for (; next < requests.size(); ++next) {
+    requests[next].done = pread_mem(requests[next].addr, requests[next].out);
+  }
 }
 
 size_t ProcessMemory::pread_mem(RemoteAddr addr, std::span<uint8_t> out) {
@@ -84,29 +170,6 @@ size_t ProcessMemory::pread_mem(RemoteAddr addr, std::span<uint8_t> out) {
   return done;
 }
 
-size_t ProcessMemory::read_prefix(RemoteAddr addr, std::span<uint8_t> out) {
-  // One iovec per page: the count returned is then exactly the readable prefix.
-  std::vector<iovec> local, remote;
-  size_t done = 0;
-  while (done < out.size()) {
-    local.clear();
-    remote.clear();
-    size_t off = done;
-    while (off < out.size() && local.size() < kMaxIov) {
-      RemoteAddr at = addr + off;
-      size_t len = std::min<uint64_t>(kPage - at.value() % kPage, out.size() - off);
-      local.push_back(iov_of(out.data() + off, len));
-      remote.push_back(remote_iov(at, len));
-      off += len;
-    }
-    ssize_t n = vm_readv(local.data(), remote.data(), local.size());
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-    if (done < off) break;
-  }
-  return done;
-}
-
 size_t ProcessMemory::read(RemoteAddr addr, std::span<uint8_t> out) {
   ReadRequest r{addr, out, 0};
   read_many(std::span<ReadRequest>(&r, 1));
@@ -115,49 +178,39 @@ size_t ProcessMemory::read(RemoteAddr addr, std::span<uint8_t> out) {
 
 void ProcessMemory::read_many(std::span<ReadRequest> requests) {
   for (auto& r : requests) r.done = 0;
-  std::vector<iovec> local, remote;
-  std::vector<size_t> index;  // request of each iovec
-  size_t next = 0;
-  while (next < requests.size()) {
-    if (use_proc_mem_) {
-      for (; next < requests.size(); ++next) {
-        requests[next].done = pread_mem(requests[next].addr, requests[next].out);
-      }
-      return;
+  uint64_t total = 0;
+  for (const auto& r : requests) total += r.out.size();
+  unsigned threads = std::min<unsigned>(kMaxCopyThreads, std::thread::hardware_concurrency());
+  if (use_proc_mem_ || threads < 2 || total < kParallelBytes || requests.size() < 2 * kMaxIov) {
+    read_serial(requests);
+    return;
+  }
+  // Copying hundreds of MiB is the pause: split it between threads by bytes, each with its
+  // own system calls into its own part of the requests.
+  std::vector<std::span<ReadRequest>> parts;
+  uint64_t share = total / threads + 1, acc = 0;
+  size_t begin = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    acc += requests[i].out.size();
+    if (acc >= share || i + 1 == requests.size()) {
+      parts.push_back(requests.subspan(begin, i + 1 - begin));
+      begin = i + 1;
+      acc = 0;
     }
-    local.clear();
-    remote.clear();
-    index.clear();
-    for (; next < requests.size() && local.size() < kMaxIov; ++next) {
-      auto& r = requests[next];
-      if (r.out.empty()) continue;
-      local.push_back(iov_of(r.out.data(), r.out.size()));
-      remote.push_back(remote_iov(r.addr, r.out.size()));
-      index.push_back(next);
-    }
-    if (local.empty()) break;
-    ssize_t n = vm_readv(local.data(), remote.data(), local.size());
-    if (n < 0 && (last_errno_ == ENOSYS || last_errno_ == EPERM)) {
-      // Seccomp filters (containers) often refuse process_vm_readv; /proc/PID/mem may work.
-      switch_to_proc_mem();
-      next = index.front();
-      continue;
-    }
-    if (n < 0 && last_errno_ == ESRCH) return;  // the process is gone: nothing more to read
-    // Hand the copied bytes to the requests in order; the first one left short is where the
-    // call stopped. Find its readable prefix, then resume with the request after it.
-    size_t left = n < 0 ? 0 : static_cast<size_t>(n);
-    for (size_t k = 0; k < index.size(); ++k) {
-      auto& r = requests[index[k]];
-      size_t got = std::min(left, r.out.size());
-      left -= got;
-      r.done = got;
-      if (got < r.out.size()) {
-        r.done += read_prefix(r.addr + got, r.out.subspan(got));
-        next = index[k] + 1;
-        break;
-      }
-    }
+  }
+  std::vector<Tally> tallies(parts.size());
+  std::vector<size_t> stopped(parts.size(), 0);
+  std::vector<std::thread> workers;
+  for (size_t k = 1; k < parts.size(); ++k) {
+    workers.emplace_back(
+        [this, &parts, &tallies, &stopped, k] { stopped[k] = readv(parts[k], tallies[k]); });
+  }
+  stopped[0] = readv(parts[0], tallies[0]);
+  for (auto& w : workers) w.join();
+  for (size_t k = 0; k < parts.size(); ++k) {
+    add(tallies[k]);
+    // A part that process_vm_readv refused goes on through /proc/PID/mem.
+    if (stopped[k] < parts[k].size()) read_serial(parts[k].subspan(stopped[k]));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,6 +80,12 @@ void restore_handlers() {
   for (size_t i = 0; i < std::size(kFatalSignals); ++i) {
     ::sigaction(kFatalSignals[i], &g_previous[i], nullptr);
   }
+}
+
+double process_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 std::string comm_of(int pid) {
@@ -164,6 +171,7 @@ bool PtraceSession::seize(int tid) {
   }
   if (!any_stop_requested_) {
     first_stop_ = Clock::now();
+    cpu_at_first_stop_ms_ = process_cpu_ms();
     any_stop_requested_ = true;
   }
   if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0 && errno == ESRCH) return false;
@@ -261,6 +269,7 @@ void PtraceSession::detach() {
     ::ptrace(PTRACE_DETACH, t.tid, nullptr, signal_arg(t.pending_signal));
   }
   resumed_ = Clock::now();
+  cpu_at_resume_ms_ = process_cpu_ms();
   // Seized threads that never stopped are detached by the kernel when ifxray exits.
   g_count.store(0);
   restore_handlers();
@@ -272,6 +281,11 @@ double PtraceSession::pause_ms() const {
   if (!any_stop_requested_) return 0;
   auto end = attached_ ? Clock::now() : resumed_;
   return std::chrono::duration<double, std::milli>(end - first_stop_).count();
+}
+
+double PtraceSession::pause_cpu_ms() const {
+  if (!any_stop_requested_) return 0;
+  return (attached_ ? process_cpu_ms() : cpu_at_resume_ms_) - cpu_at_first_stop_ms_;
 }
 
 bool PtraceSession::get_regs(int tid, user_regs_struct& out) const {

@@ -44,6 +44,9 @@ class PtraceSession {
   std::vector<std::string> warnings() const { return warnings_; }
   // First thread told to stop -> last thread resumed (so far, while still attached).
   double pause_ms() const;
+  // ifxray's own CPU time over the same span: what the pause costs without other processes'
+  // competition for the CPU (a shared machine stretches pause_ms, not this).
+  double pause_cpu_ms() const;
 
  private:
   void attach_all();
@@ -56,6 +59,8 @@ class PtraceSession {
   std::vector<std::string> warnings_;
   std::chrono::steady_clock::time_point first_stop_{};
   std::chrono::steady_clock::time_point resumed_{};
+  double cpu_at_first_stop_ms_ = 0;
+  double cpu_at_resume_ms_ = 0;
   bool any_stop_requested_ = false;
   std::unordered_map<int, size_t> index_;  // tid -> threads_ index, while attaching
   std::unordered_map<int, size_t> slot_;   // tid -> slot of the signal handlers' arrays

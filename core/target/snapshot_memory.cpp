@@ -30,6 +30,21 @@ void* allocate_snapshot_buffer(size_t bytes) {
   return p;
 }
 
+size_t populated_snapshot_buffer_size(size_t bytes) {
+  return std::max(bytes, kMapThreshold);  // always a mapping of its own
+}
+
+void* allocate_populated_snapshot_buffer(size_t bytes) {
+  if (bytes == 0) return nullptr;
+  bytes = populated_snapshot_buffer_size(bytes);
+  auto* p = static_cast<uint8_t*>(allocate_snapshot_buffer(bytes));
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return p;
+#endif
+  for (size_t i = 0; i < bytes; i += 4096) p[i] = 0;  // kernels before 5.14
+  return p;
+}
+
 void free_snapshot_buffer(void* p, size_t bytes) {
   if (bytes < kMapThreshold) {
     ::operator delete(p);
@@ -38,30 +53,53 @@ void free_snapshot_buffer(void* p, size_t bytes) {
   }
 }
 
+bool SnapshotMemory::find(uint64_t a, Span& out) const {
+  if (hint_valid_ && a >= hint_.start && a - hint_.start < hint_.size) {
+    out = hint_;
+    return true;
+  }
+  bool found = false;
+  auto consider = [&](const Span& c) {
+    if (a >= c.start && a - c.start < c.size &&
+        (!found || c.start + c.size > out.start + out.size)) {
+      out = c;
+      found = true;
+    }
+  };
+  auto it = ranges_.upper_bound(a);
+  if (it != ranges_.begin()) {
+    --it;
+    consider(Span{it->first, it->second.size(), it->second.data()});
+  }
+  for (const auto& batch : batches_) {
+    auto next = std::upper_bound(batch.begin(), batch.end(), a,
+                                 [](uint64_t v, const Span& r) { return v < r.start; });
+    if (next != batch.begin()) consider(*std::prev(next));
+  }
+  if (found) {
+    hint_ = out;
+    hint_valid_ = true;
+  }
+  return found;
+}
+
 // Walks the kept ranges from addr while they are contiguous, copying into out when given.
 size_t SnapshotMemory::walk(RemoteAddr addr, uint64_t size, uint8_t* out) const {
-  uint64_t a = addr.value();
-  if (hint_valid_ && a >= hint_->first && a - hint_->first < hint_->second.size() &&
-      size <= hint_->second.size() - (a - hint_->first)) {
-    if (out != nullptr) std::memcpy(out, hint_->second.data() + (a - hint_->first), size);
-    return size;
-  }
-  auto it = ranges_.upper_bound(a);
-  if (it == ranges_.begin()) return 0;
-  --it;
-  hint_ = it;
-  hint_valid_ = true;
   uint64_t done = 0;
-  for (; done < size && it != ranges_.end(); ++it) {
+  Span r;
+  while (done < size && addr.value() + done >= addr.value() && find(addr.value() + done, r)) {
     uint64_t at = addr.value() + done;
-    if (it->first > at) break;
-    uint64_t off = at - it->first;
-    if (off >= it->second.size()) break;
-    uint64_t n = std::min<uint64_t>(it->second.size() - off, size - done);
-    if (out != nullptr) std::memcpy(out + done, it->second.data() + off, n);
+    uint64_t n = std::min<uint64_t>(r.size - (at - r.start), size - done);
+    if (out != nullptr) std::memcpy(out + done, r.data + (at - r.start), n);
     done += n;
   }
   return done;
+}
+
+size_t SnapshotMemory::kept_ranges() const {
+  size_t n = ranges_.size();
+  for (const auto& b : batches_) n += b.size();
+  return n;
 }
 
 size_t SnapshotMemory::copy_kept(RemoteAddr addr, std::span<uint8_t> out) const {
@@ -81,6 +119,7 @@ SnapshotMemory::overlapping(uint64_t s, uint64_t e) {
 }
 
 void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
+  hint_valid_ = false;  // ranges_ may grow or move below
   uint64_t s = addr.value();
   uint64_t n = std::min<uint64_t>(bytes.size(), UINT64_MAX - s);  // never wrap the space
   if (n == 0) return;
@@ -136,17 +175,6 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
   ranges_.emplace(new_start, KeptBytes(std::move(merged)));
 }
 
-void SnapshotMemory::adopt(RemoteAddr addr, KeptBytes&& bytes) {
-  uint64_t s = addr.value();
-  std::span<const uint8_t> view(bytes.data(), bytes.size());
-  if (view.empty() || view.size() > UINT64_MAX - s) return keep(addr, view);
-  auto [first, last] = overlapping(s, s + view.size());
-  if (first != last) return keep(addr, view);
-  kept_bytes_ += bytes.size();
-  hint_valid_ = false;
-  ranges_.emplace(s, std::move(bytes));
-}
-
 SnapshotMemory::~SnapshotMemory() {
   ranges_.clear();  // the views go before the arenas they point into
   for (auto [p, n] : arenas_) free_snapshot_buffer(p, n);
@@ -163,9 +191,19 @@ void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
     total += r.size;
   }
   if (needed.empty()) return;
-  // One buffer for the whole batch; every kept range of it is a view.
-  auto* arena = static_cast<uint8_t*>(allocate_snapshot_buffer(total));
-  arenas_.emplace_back(arena, total);
+  std::sort(needed.begin(), needed.end(),
+            [](const RemoteRange& a, const RemoteRange& b) { return a.start < b.start; });
+  // One buffer for the whole batch, from the reserve when it fits; every kept range of it is a
+  // view.
+  uint8_t* arena = nullptr;
+  if (total <= reserve_left_) {
+    arena = reserve_;
+    reserve_ += total;
+    reserve_left_ -= total;
+  } else {
+    arena = static_cast<uint8_t*>(allocate_snapshot_buffer(total));
+    arenas_.emplace_back(arena, total);
+  }
   std::vector<ReadRequest> requests;
   requests.reserve(needed.size());
   uint64_t at = 0;
@@ -174,10 +212,30 @@ void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
     at += r.size;
   }
   source_->read_many(requests);
+  std::vector<Span> batch;
+  batch.reserve(requests.size());
   for (const auto& q : requests) {
     if (q.done < q.out.size()) note_failure(q.addr + q.done);
-    if (q.done > 0) adopt(q.addr, KeptBytes(q.out.data(), q.done));
+    if (q.done == 0) continue;
+    uint64_t start = q.addr.value();
+    uint64_t n = std::min<uint64_t>(q.done, UINT64_MAX - start);  // never wrap the space
+    if (!batch.empty() && start < batch.back().start + batch.back().size) {
+      keep(q.addr, q.out.first(n));  // overlaps its neighbour in the batch: merged the slow way
+      continue;
+    }
+    batch.push_back(Span{start, n, q.out.data()});
+    kept_bytes_ += n;
   }
+  if (!batch.empty()) batches_.push_back(std::move(batch));
+  hint_valid_ = false;
+}
+
+void SnapshotMemory::give_reserve(void* buffer, size_t bytes) {
+  if (buffer == nullptr) return;
+  bytes = populated_snapshot_buffer_size(bytes);
+  arenas_.emplace_back(static_cast<uint8_t*>(buffer), bytes);
+  reserve_ = static_cast<uint8_t*>(buffer);
+  reserve_left_ = bytes;
 }
 
 void SnapshotMemory::note_failure(RemoteAddr at) {

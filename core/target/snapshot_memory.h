@@ -19,6 +19,11 @@ namespace ifx {
 // hundreds of MiB 4 KiB at a time would dominate the pause.
 void* allocate_snapshot_buffer(size_t bytes);
 void free_snapshot_buffer(void* p, size_t bytes);
+// The same, with every page faulted in now: called before a process is stopped, so that the
+// kernel zeroes the pages while the process still runs (nullptr when bytes is 0).
+void* allocate_populated_snapshot_buffer(size_t bytes);
+// The size of the mapping that allocate_populated_snapshot_buffer(bytes) made.
+size_t populated_snapshot_buffer_size(size_t bytes);
 
 // An allocator that leaves bytes uninitialised on resize (snapshot buffers are filled by a read
 // at once; zeroing them first would lengthen the pause) and maps large buffers as above.
@@ -89,24 +94,34 @@ class SnapshotMemory : public Memory {
   // without a caller's buffer: what an analysis calls with everything it will need.
   void capture(std::span<const RemoteRange> ranges) override;
 
+  // A buffer faulted in before the process was stopped (allocate_populated_snapshot_buffer): the
+  // capture batches that fit are copied into it, so the pause does not pay for page faults.
+  void give_reserve(void* buffer, size_t bytes);
+
   // The process runs again: serve only what was kept.
   void freeze() { source_ = nullptr; }
   bool frozen() const { return source_ == nullptr; }
 
   uint64_t kept_bytes() const { return kept_bytes_; }
-  size_t kept_ranges() const { return ranges_.size(); }
+  size_t kept_ranges() const;
 
  private:
   // Copies the kept bytes contiguous from addr into out; returns how many.
   using Ranges = std::map<uint64_t, KeptBytes>;
+  // A range of a capture batch, viewing the batch's arena.
+  struct Span {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    const uint8_t* data = nullptr;
+  };
+  // The kept range holding byte a that goes furthest past it, from ranges_ or a batch.
+  bool find(uint64_t a, Span& out) const;
 
   size_t walk(RemoteAddr addr, uint64_t size, uint8_t* out) const;
   size_t copy_kept(RemoteAddr addr, std::span<uint8_t> out) const;
   // The kept ranges that overlap [s, e), as [first, last).
   std::pair<Ranges::iterator, Ranges::iterator> overlapping(uint64_t s, uint64_t e);
   void keep(RemoteAddr addr, std::span<const uint8_t> bytes);
-  // keep() for a buffer the snapshot may take over (no copy unless it overlaps kept ranges).
-  void adopt(RemoteAddr addr, KeptBytes&& bytes);
   void note_failure(RemoteAddr at);
   // A live read already stopped at `at`: the process is stopped, it would stop there again.
   bool known_failure(RemoteAddr at) const { return failures_.count(at.value()) != 0; }
@@ -114,15 +129,23 @@ class SnapshotMemory : public Memory {
   Memory* source_;
   // Non-overlapping kept ranges (adjacent ones may stay apart): start -> bytes.
   Ranges ranges_;
+  // The ranges of each capture batch, sorted by start and not overlapping each other: 100k
+  // stacks go in as one flat vector rather than 100k map nodes while the process is stopped.
+  // They may overlap ranges_ or other batches; the process was stopped, so overlapping bytes
+  // are equal and a read may take them from either.
+  std::vector<std::vector<Span>> batches_;
   // The range the last read was served from: an unwinder reads one stack many times in a row.
   // Reads update it (the class is not thread-safe); any change to ranges_ clears it.
-  mutable Ranges::const_iterator hint_;
+  mutable Span hint_;
   mutable bool hint_valid_ = false;
   // Where live reads stopped, with the source's reason, so a frozen read can still say why.
   std::map<uint64_t, std::string> failures_;
   uint64_t kept_bytes_ = 0;
   // The capture batches' buffers that kept ranges view: (address, size).
   std::vector<std::pair<uint8_t*, size_t>> arenas_;
+  // The unused tail of the pre-faulted reserve (owned by arenas_).
+  uint8_t* reserve_ = nullptr;
+  size_t reserve_left_ = 0;
 };
 
 }  // namespace ifx

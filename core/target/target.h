@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct AuxEntry {
 // What it cost to read the target; --stats prints it.
 struct TargetStats {
   double pause_ms = 0;      // first thread stopped -> last thread resumed; 0 for a core
+  double pause_cpu_ms = 0;  // ifxray's CPU time during the pause
   uint64_t bytes_read = 0;  // bytes copied from the target
   uint64_t reads = 0;       // system calls (live) or segment reads (core)
 };
@@ -60,6 +62,9 @@ class Target {
   // later reads are served from the snapshot only. A core does nothing.
   virtual void release() {}
   virtual TargetStats stats() const = 0;
+  // CLOCK_MONOTONIC (the Go runtime's nanotime clock) when the process was stopped or dumped, if
+  // known: live targets, and cores ifxray wrote.
+  virtual std::optional<int64_t> monotonic_ns() const { return std::nullopt; }
 
   // The auxv value of `type`, or 0.
   uint64_t aux_value(uint64_t type) const {

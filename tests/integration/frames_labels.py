@@ -1,0 +1,225 @@
+"""`ifxray frames`: pprof labels and wait durations, against the runtime (the labels fixture).
+
+Oracles, for every toolchain x variant, on the live process and on ifxray's gcore of it (and on
+gdb's gcore for the plain builds of go1.19 and go1.26):
+  labels    every goroutine's labels in `--format json` equal what runtime/pprof.ForLabels gave
+            the goroutine itself (labels.json: pprof.Do, SetGoroutineLabels, and a goroutine
+            inheriting its creator's labels); every other goroutine has none; `--format text`
+            prints them.
+  pprof     `go tool pprof -raw` of `--format pprof` has the same multiset of (stack, labels) ->
+            goroutine count as the runtime's own goroutine profile (goroutine.pb.gz; the stack
+            holding main.main excluded on both sides, as in frames_pprof), and every function
+            the two share has the same start line (Function.start_line; 0 on go1.19 on both
+            sides, which has none).
+  wait      with the GC off, the fixture's single runtime.GC() stamps every parked goroutine's
+            waitsince between gc_before_ns and gc_after_ns (CLOCK_MONOTONIC, the runtime's
+            nanotime clock). Live and on ifxray's cores (which record the clock at the stop) the
+            wait must lie in [t0 - gc_after, t1 - gc_before], t0/t1 being CLOCK_MONOTONIC before
+            and after the ifxray run (or gcore) that stopped the process, and is not estimated.
+            On gdb's cores there is no clock: the wait is marked estimated and may only be
+            shorter than the truth, never longer (<= t1 - gc_before) nor negative.
+  filters   (live) without --system, the goroutines are exactly those of runtime.Stack(all)
+            (stack.txt), which leaves system goroutines out; --system adds only goroutines
+            started by runtime functions. --goroutine ID (twice) gives exactly those two.
+            --min-wait half the shortest wait the clock readings allow keeps all 8 waiters
+            and only goroutines with a known wait; --min-wait longer than the longest possible
+            wait keeps none; a bad duration is a usage error (exit 2).
+"""
+import collections
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import fixtures
+
+FIXTURE = "labels"
+WAITERS = ("main.waitLabelled", "main.waitPlain", "main.main.func1.1")
+LOCATION = re.compile(r"^\s+(\d+): 0x[0-9a-f]+ (?:M=\d+ )?(.*)$")
+LINE = re.compile(r"^(.*) (\S+):(\d+)(?::\d+)? s=(\d+)$")
+SAMPLE = re.compile(r"^\s*(\d+): ([\d ]*)$")
+LABEL = re.compile(r"(\S+?):\[(.*?)\]")
+GDB_CASES = {("go1.19", "plain"), ("go1.26", "plain")}
+
+
+def mono():
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def parse_raw(text):
+    """`pprof -raw` -> (Counter{(function names innermost first, labels): count},
+    {function: start line})."""
+    section, samples, locations, starts, current = None, [], {}, {}, None
+    for line in text.splitlines():
+        if line in ("Samples:", "Locations", "Mappings"):
+            section = line
+            continue
+        if section == "Samples:":
+            m = SAMPLE.match(line)
+            if m:
+                samples.append([int(m.group(1)), [int(x) for x in m.group(2).split()], ()])
+            elif samples and line.startswith("                "):
+                samples[-1][2] = tuple(sorted(LABEL.findall(line.strip())))
+        elif section == "Locations":
+            m = LOCATION.match(line)
+            body = m.group(2) if m else line.strip()
+            if m:
+                current = locations.setdefault(int(m.group(1)), [])
+            lm = LINE.match(body)
+            if lm and current is not None:
+                current.append(lm.group(1))
+                starts[lm.group(1)] = int(lm.group(4))
+    out = collections.Counter()
+    for count, ids, labels in samples:
+        stack = tuple(fn for i in ids for fn in locations.get(i, [f"?location {i}"]))
+        out[(stack, labels)] += count
+    return out, starts
+
+
+def without_main(counter):
+    return collections.Counter({k: n for k, n in counter.items() if "main.main" not in k[0]})
+
+
+def ifxray_json(target):
+    rc, out, err = fixtures.run_ifxray(["frames", "--format", "json", "--system", str(target)])
+    if rc != 0:
+        raise fixtures.FixtureError(f"ifxray frames {target} exited {rc}: {err.strip()}")
+    return json.loads(out)
+
+
+def check_labels(report, case, doc, want):
+    got = {str(g["id"]): g["labels"] for g in doc["goroutines"] if g["labels"]}
+    detail = "".join(f"  goroutine {g}: runtime {want.get(g)}, ifxray {got.get(g)}\n"
+                     for g in sorted(want.keys() | got.keys()) if want.get(g) != got.get(g))
+    report.check(not detail and len(want) >= 6, f"labels:{case}", detail)
+    errors = [g["labels_error"] for g in doc["goroutines"] if g["labels_error"]]
+    report.check(not errors, f"labels-errors:{case}", f"  {errors[:3]}")
+
+
+def check_waits(report, case, doc, facts, lo_now, hi_now, estimated):
+    """Every waiter's wait_ns within [lo_now - gc_after, hi_now - gc_before]."""
+    lo = lo_now - facts["gc_after_ns"] if lo_now is not None else 0
+    hi = hi_now - facts["gc_before_ns"]
+    waiters = [g for g in doc["goroutines"]
+               if any(f["function"] in WAITERS for f in g["frames"])]
+    bad = [f"  goroutine {g['id']}: wait_ns {g['wait_ns']} (estimated {g['wait_estimated']}), "
+           f"want in [{lo}, {hi}], estimated {estimated}\n"
+           for g in waiters
+           if g["wait_ns"] is None or not lo <= g["wait_ns"] <= hi
+           or g["wait_estimated"] != estimated]
+    report.check(len(waiters) == 8 and not bad, f"wait:{case}",
+                 f"  {len(waiters)} waiters (want 8)\n" + "".join(bad[:5]))
+
+
+def ids(target, *args):
+    rc, out, err = fixtures.run_ifxray(["frames", "--format", "json", *args, str(target)])
+    if rc != 0:
+        raise fixtures.FixtureError(f"ifxray frames {' '.join(args)} exited {rc}: {err.strip()}")
+    return {g["id"]: g for g in json.loads(out)["goroutines"]}
+
+
+def check_filters(report, case, target, outdir, want, facts, t0):
+    stack = (outdir / "stack.txt").read_text()
+    runtime_ids = {int(m) for m in re.findall(r"^goroutine (\d+) \[", stack, re.M)}
+    user = ids(target)
+    report.check(set(user) == runtime_ids, f"filter-nosystem:{case}",
+                 f"  runtime.Stack: {sorted(runtime_ids)}\n  ifxray: {sorted(user)}")
+    every = ids(target, "--system")
+    extra = {i: g["start_function"] for i, g in every.items() if i not in user}
+    report.check(set(user) <= set(every) and extra
+                 and all(f.startswith("runtime.") for f in extra.values()),
+                 f"filter-system:{case}", f"  added by --system: {extra}")
+    two = sorted(int(i) for i in want)[:2]
+    got = ids(target, "--goroutine", str(two[0]), "--goroutine", str(two[1]))
+    report.check(sorted(got) == two, f"filter-goroutine:{case}", f"  want {two}, got {sorted(got)}")
+    shortest = t0 - facts["gc_after_ns"]  # every waiter has waited at least this long
+    half = f"{shortest / 2 / 1e6:.3f}ms"
+    kept = ids(target, "--system", "--min-wait", half)
+    waiters = {i for i, g in every.items() if any(f["function"] in WAITERS for f in g["frames"])}
+    report.check(waiters <= set(kept) and all(g["wait_ns"] is not None for g in kept.values()),
+                 f"filter-min-wait:{case}",
+                 f"  --min-wait {half}: kept {sorted(kept)}, waiters {sorted(waiters)}")
+    longest = time.clock_gettime_ns(time.CLOCK_MONOTONIC) - facts["gc_before_ns"]
+    none = ids(target, "--system", "--min-wait", f"{longest / 1e9 + 60:.0f}s")
+    report.check(not none, f"filter-min-wait-none:{case}", f"  kept {sorted(none)}")
+    rc, _, err = fixtures.run_ifxray(["frames", "--min-wait", "5 minutes", str(target)])
+    report.check(rc == 2 and "--min-wait" in err, f"filter-min-wait-bad:{case}",
+                 f"  exit {rc}: {err}")
+
+
+def check_pprof(report, case, tc, target, runtime_raw, runtime_starts, tmp):
+    prof = os.path.join(tmp, "ifxray.pb.gz")
+    with open(prof, "wb") as f:
+        p = subprocess.run([fixtures.ifxray_path(), "frames", "--format", "pprof", str(target)],
+                           stdout=f, stderr=subprocess.PIPE, timeout=300)
+    if not report.check(p.returncode == 0, f"pprof-run:{case}", f"  {p.stderr[-500:]}"):
+        return
+    got, starts = parse_raw(tc.tool("pprof", "-raw", prof))
+    want, got = without_main(runtime_raw), without_main(got)
+    detail = "".join(f"  missing {n} x {s} {lb}\n" for (s, lb), n in (want - got).items())
+    detail += "".join(f"  extra   {n} x {s} {lb}\n" for (s, lb), n in (got - want).items())
+    report.check(not detail and sum(want.values()) >= 8, f"pprof-labels:{case}", detail)
+    shared = runtime_starts.keys() & starts.keys()
+    diff = [f"  {fn}: runtime s={runtime_starts[fn]}, ifxray s={starts[fn]}\n"
+            for fn in sorted(shared) if runtime_starts[fn] != starts[fn]]
+    report.check(len(shared) >= 8 and not diff, f"start-line:{case}",
+                 f"  {len(shared)} shared functions\n" + "".join(diff[:5]))
+
+
+def check_text(report, case, target):
+    rc, out, err = fixtures.run_ifxray(["frames", "--no-group", str(target)])
+    report.check(rc == 0 and "labels: shard=0 worker=a" in out, f"text:{case}",
+                 f"  exit {rc}; no 'labels: shard=0 worker=a' line\n{err[-300:]}")
+
+
+def main():
+    tcs = fixtures.setup("frames_labels")
+    report = fixtures.Report("frames_labels")
+    for tc in tcs:
+        for variant in fixtures.VARIANTS:
+            case = f"{tc.name}/{variant}"
+            try:
+                with fixtures.run_fixture(fixtures.exe_path(tc, variant, FIXTURE)) as fx, \
+                        tempfile.TemporaryDirectory() as tmp:
+                    want = json.loads((fx.outdir / "labels.json").read_text())
+                    facts = json.loads((fx.outdir / "facts.json").read_text())
+                    runtime_raw, runtime_starts = parse_raw(
+                        tc.tool("pprof", "-raw", str(fx.outdir / "goroutine.pb.gz")))
+                    t0 = mono()
+                    doc = ifxray_json(fx.pid)
+                    t1 = mono()
+                    check_labels(report, f"live:{case}", doc, want)
+                    check_waits(report, f"live:{case}", doc, facts, t0, t1, False)
+                    check_pprof(report, f"live:{case}", tc, fx.pid, runtime_raw, runtime_starts,
+                                tmp)
+                    check_text(report, f"live:{case}", fx.pid)
+                    check_filters(report, f"live:{case}", fx.pid, fx.outdir, want, facts, t0)
+                    core = os.path.join(tmp, "core")
+                    t0 = mono()
+                    rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
+                    t1 = mono()
+                    if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
+                        doc = ifxray_json(core)
+                        check_labels(report, f"core:{case}", doc, want)
+                        check_waits(report, f"core:{case}", doc, facts, t0, t1, False)
+                        check_pprof(report, f"core:{case}", tc, core, runtime_raw,
+                                    runtime_starts, tmp)
+                        os.unlink(core)
+                    if (tc.name, variant) in GDB_CASES:
+                        gdb = subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-ex",
+                                              f"gcore {core}"], capture_output=True, text=True,
+                                             timeout=300)
+                        t1 = mono()
+                        if report.check(os.path.exists(core), f"gdb-gcore:{case}",
+                                        f"  gdb: {gdb.stderr[-500:]}"):
+                            doc = ifxray_json(core)
+                            check_labels(report, f"gdb-core:{case}", doc, want)
+                            check_waits(report, f"gdb-core:{case}", doc, facts, None, t1, True)
+            except (fixtures.FixtureError, OSError, ValueError, KeyError) as e:
+                report.error(f"run:{case}", e)
+    report.finish()
+
+
+main()
