@@ -53,7 +53,7 @@ REASONS = {"recv": "chan receive", "select": "select", "mutex": "sync.Mutex.Lock
 # margin; used only to skip a size the machine cannot hold.
 KIB_PER_GOROUTINE = 16
 STATS_RE = re.compile(r"ifxray: stats pause_ms=([\d.]+) total_ms=([\d.]+) bytes_read=(\d+) "
-                      r"reads=(\d+)")
+                      r"reads=(\d+)(?: pause_cpu_ms=([\d.]+))?")
 HEADER_RE = re.compile(r"goroutine (\d+) \[([^\],]+)(?:, (\d+) minutes)?(?:, locked to thread)?\]:")
 
 
@@ -228,6 +228,7 @@ def measure_ifxray(ifx, pid, runs, facts, fixture_out, work):
             raise BenchError(f"no stats line on ifxray's stderr: {e[-500:]!r}")
         warns = [ln for ln in e.splitlines() if ln.startswith("ifxray: warning")]
         rows.append({"wall": wall, "pause_ms": float(m.group(1)), "bytes": int(m.group(3)),
+                     "pause_cpu_ms": float(m.group(5) or "nan"), "load": os.getloadavg()[0],
                      "reads": int(m.group(4)), "rss_kib": ru.ru_maxrss,
                      "cpu": ru.ru_utime + ru.ru_stime, "warnings": warns})
     return {
@@ -235,6 +236,9 @@ def measure_ifxray(ifx, pid, runs, facts, fixture_out, work):
         "wall_min": min(r["wall"] for r in rows),
         "pause_ms": statistics.median(r["pause_ms"] for r in rows),
         "pause_max": max(r["pause_ms"] for r in rows),
+        "pause_min": min(r["pause_ms"] for r in rows),
+        "pause_cpu_ms": statistics.median(r["pause_cpu_ms"] for r in rows),
+        "load": statistics.median(r["load"] for r in rows),
         "bytes": rows[-1]["bytes"], "reads": rows[-1]["reads"],
         "rss_kib": max(r["rss_kib"] for r in rows),
         "cpu": statistics.median(r["cpu"] for r in rows),
@@ -359,9 +363,11 @@ def main():
                         check(False, f"N={n}: ifxray: {b}")
                     check(not r["bad"], f"N={n}: ifxray's answer")
                     print(f"  ifxray ({r['runs']} runs): wall {fmt_s(r['wall'])} (min {fmt_s(r['wall_min'])}), "
-                          f"pause {r['pause_ms']:.1f} ms (max {r['pause_max']:.1f}), "
+                          f"pause {r['pause_ms']:.1f} ms (min {r['pause_min']:.1f}, max "
+                          f"{r['pause_max']:.1f}; ifxray's CPU in it {r['pause_cpu_ms']:.1f} ms), "
                           f"{r['bytes'] / 1e6:.1f} MB in {r['reads']} reads, "
-                          f"RSS {r['rss_kib'] / 1024:.0f} MiB, CPU {fmt_s(r['cpu'])}; "
+                          f"RSS {r['rss_kib'] / 1024:.0f} MiB, CPU {fmt_s(r['cpu'])}, "
+                          f"load {r['load']:.1f}; "
                           f"{r['seen']} goroutines {r['states']}", flush=True)
                     for w in r["warnings"][:5]:
                         print(f"    {w}", flush=True)
@@ -397,8 +403,11 @@ def main():
           f"one takes over 20 s), RSS the largest; Delve "
           f"{DELVE_VERSION} `dlv attach PID` + `goroutines -t`, one run"
           f"{' (smoke: no meaning)' if a.smoke else ''}")
-    print(f"  {'N':>5} {'ifx wall':>9} {'pause':>9} {'read':>9} {'ifx RSS':>9} {'ifx CPU':>9} "
-          f"{'dlv wall':>10} {'dlv RSS':>9} {'dlv/ifx':>8}")
+    print("  pause: median wall time the target was stopped; pause CPU: ifxray's own CPU time in it "
+          "(what the pause costs without other processes competing for the CPUs); load: the "
+          "1-minute load average during the runs")
+    print(f"  {'N':>5} {'ifx wall':>9} {'pause':>9} {'pause CPU':>9} {'read':>9} {'ifx RSS':>9} "
+          f"{'ifx CPU':>9} {'load':>5} {'dlv wall':>10} {'dlv RSS':>9} {'dlv/ifx':>8}")
     for row in results:
         n = fmt_n(row["n"])
         if "ifx" not in row:
@@ -412,8 +421,9 @@ def main():
             drss = f"{d['rss_kib'] / 1024:.0f} MiB"
         else:
             dw, ratio, drss = "-", "-", "-"
-        print(f"  {n:>5} {fmt_s(r['wall']):>9} {r['pause_ms']:>6.1f} ms {r['bytes'] / 1e6:>6.1f} MB "
-              f"{r['rss_kib'] / 1024:>5.0f} MiB {fmt_s(r['cpu']):>9} {dw:>10} {drss:>9} {ratio:>8}")
+        print(f"  {n:>5} {fmt_s(r['wall']):>9} {r['pause_ms']:>6.1f} ms {r['pause_cpu_ms']:>6.1f} ms "
+              f"{r['bytes'] / 1e6:>6.1f} MB {r['rss_kib'] / 1024:>5.0f} MiB {fmt_s(r['cpu']):>9} "
+              f"{r['load']:>5.1f} {dw:>10} {drss:>9} {ratio:>8}")
     for row in results:
         if "dlv_skip" in row:
             print(f"  Delve not run at N={fmt_n(row['n'])}: {row['dlv_skip']}")
@@ -421,6 +431,7 @@ def main():
     if target and not a.smoke:
         r, d = target["ifx"], target.get("dlv")
         print(f"  issue 4 targets at 100k (informational): pause {r['pause_ms']:.1f} ms "
+              f"(ifxray's CPU in it {r['pause_cpu_ms']:.1f} ms) "
               f"(<= 100 ms: {'yes' if r['pause_ms'] <= 100 else 'NO'}); "
               + (f"Delve/ifxray {d['wall'] / r['wall']:.1f}x (>= 20x: "
                  f"{'yes' if d['wall'] / r['wall'] >= 20 else 'NO'})" if d else "Delve not run"))
