@@ -18,6 +18,9 @@ gdb's gcore for the plain builds of go1.19 and go1.26):
             and after the ifxray run (or gcore) that stopped the process, and is not estimated.
             On gdb's cores there is no clock: the wait is marked estimated and may only be
             shorter than the truth, never longer (<= t1 - gc_before) nor negative.
+  wrappers  the frames `--format json` flags as wrappers (the compiler's go-statement wrappers
+            here: main.main.funcN on go1.19, main.main.gowrapN since) are not shown, and the
+            runtime's own traceback (stack.txt) has no such frame for that goroutine.
   filters   (live) without --system, the goroutines are exactly those of runtime.Stack(all)
             (stack.txt), which leaves system goroutines out; --system adds only goroutines
             started by runtime functions. --goroutine ID (twice) gives exactly those two.
@@ -149,6 +152,22 @@ def check_filters(report, case, target, outdir, want, facts, t0):
                  f"  exit {rc}: {err}")
 
 
+def check_wrappers(report, case, doc, outdir):
+    blocks = {int(b.split()[1]): b for b in (outdir / "stack.txt").read_text().split("\n\n")
+              if b.startswith("goroutine ")}
+    seen, bad = 0, []
+    for g in doc["goroutines"]:
+        block = blocks.get(g["id"])
+        for f in g["frames"]:
+            if not f["wrapper"] or block is None:  # system goroutines are not in runtime.Stack
+                continue
+            seen += 1
+            if f["shown"] or f"\n{f['function']}(" in block:
+                bad.append(f"  goroutine {g['id']}: {f['function']} shown={f['shown']}, "
+                           f"in runtime.Stack: {f['function'] + '(' in block}\n")
+    report.check(seen >= 4 and not bad, f"wrappers:{case}", f"  {seen} wrapper frames\n" + "".join(bad))
+
+
 def check_pprof(report, case, tc, target, runtime_raw, runtime_starts, tmp):
     prof = os.path.join(tmp, "ifxray.pb.gz")
     with open(prof, "wb") as f:
@@ -191,6 +210,7 @@ def main():
                     doc = ifxray_json(fx.pid)
                     t1 = mono()
                     check_labels(report, f"live:{case}", doc, want)
+                    check_wrappers(report, f"live:{case}", doc, fx.outdir)
                     check_waits(report, f"live:{case}", doc, facts, t0, t1, False)
                     check_pprof(report, f"live:{case}", tc, fx.pid, runtime_raw, runtime_starts,
                                 tmp)
