@@ -10,6 +10,7 @@
 #include "cmd/session.h"
 #include "core/analysis/goroutine_frames.h"
 #include "core/analysis/native_frames.h"
+#include "core/analysis/value_capture.h"
 #include "core/analysis/variables.h"
 #include "formats/format.h"
 #include "formats/goroutines.h"
@@ -123,12 +124,13 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   profile_context(s, style);
   report::Goroutines report;
   if (o.locals) {
-    // Values live in the heap and on stacks that were not copied: read them while the target is
-    // still stopped.
+    // Values live in the heap: copy it in the stop, walk it after.
+    std::vector<std::string> capture_problems = capture_for_values(*s.runtime, snap);
+    s.target->release_with_late_reads();
     report = build_goroutines(*s.runtime, snap, o.frames);
     VariableSession vars(*s.runtime, o.value_limits);
     add_frame_locals(vars, report);
-    s.target->release();
+    for (auto& p : capture_problems) report.warnings.push_back(std::move(p));
     style.group = false;
   } else {
     s.target->release();

@@ -5,6 +5,7 @@
 #include "cmd/session.h"
 #include "core/analysis/goroutine_frames.h"
 #include "core/analysis/pitfalls.h"
+#include "core/analysis/value_capture.h"
 #include "formats/pitfalls.h"
 
 namespace ifx::cmd {
@@ -26,12 +27,14 @@ ExitCode run_pitfalls(const PitfallsCmdOptions& o) {
                 ExitCode::kUsage);
   }
   Session s = open_session(o.target, kind, o.target_opts);
-  // Values live in the heap and on stacks: everything is read while a live target is stopped.
+  // Goroutines, stacks, the heap and data/bss are copied in the stop; the walk runs after it.
   GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
+  std::vector<std::string> capture_problems = capture_for_values(*s.runtime, snap);
+  s.target->release_with_late_reads();
   report::Goroutines gs = build_goroutines(*s.runtime, snap, o.frames);
   VariableSession vars(*s.runtime, ValueLimits{});
   report::Pitfalls report = find_pitfalls(vars, gs, o.pitfalls);
-  s.target->release();
+  for (auto& p : capture_problems) report.warnings.push_back(std::move(p));
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
   formats::emit(formats::render_pitfalls(

@@ -183,6 +183,12 @@ void LiveTarget::release() {
   session_->detach();
 }
 
+void LiveTarget::release_with_late_reads() {
+  if (!session_ || !session_->attached()) return;
+  snapshot_->freeze(true);
+  session_->detach();
+}
+
 TargetStats LiveTarget::stats() const {
   TargetStats s;
   s.pause_ms = session_ ? session_->pause_ms() : 0;
@@ -190,6 +196,9 @@ TargetStats LiveTarget::stats() const {
   if (process_memory_) {
     s.bytes_read = process_memory_->bytes_read();
     s.reads = process_memory_->syscalls();
+  }
+  if (snapshot_) {
+    s.late_bytes = snapshot_->late_bytes();
   }
   return s;
 }

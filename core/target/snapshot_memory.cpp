@@ -240,7 +240,7 @@ void SnapshotMemory::give_reserve(void* buffer, size_t bytes) {
 
 void SnapshotMemory::note_failure(RemoteAddr at) {
   if (failures_.size() >= kMaxFailures || failures_.count(at.value()) != 0) return;
-  failures_.emplace(at.value(), source_->why_unreadable(at, 1));
+  failures_.emplace(at.value(), active()->why_unreadable(at, 1));
 }
 
 size_t SnapshotMemory::read(RemoteAddr addr, std::span<uint8_t> out) {
@@ -255,15 +255,16 @@ void SnapshotMemory::read_many(std::span<ReadRequest> requests) {
   for (size_t i = 0; i < requests.size(); ++i) {
     auto& r = requests[i];
     r.done = copy_kept(r.addr, r.out);
-    if (r.done < r.out.size() && !frozen() && !known_failure(r.addr + r.done)) {
+    if (r.done < r.out.size() && active() != nullptr && !known_failure(r.addr + r.done)) {
       misses.push_back(ReadRequest{r.addr + r.done, r.out.subspan(r.done), 0});
       owner.push_back(i);
     }
   }
   if (misses.empty()) return;
-  source_->read_many(misses);
+  active()->read_many(misses);
   for (size_t k = 0; k < misses.size(); ++k) {
     const auto& m = misses[k];
+    if (frozen()) late_bytes_ += m.done;
     keep(m.addr, m.out.first(m.done));
     requests[owner[k]].done += m.done;
     if (m.done < m.out.size()) note_failure(m.addr + m.done);
@@ -272,6 +273,7 @@ void SnapshotMemory::read_many(std::span<ReadRequest> requests) {
 
 std::string SnapshotMemory::why_unreadable(RemoteAddr addr, uint64_t size) {
   if (!frozen()) return source_->why_unreadable(addr, size);
+  if (late_ != nullptr) return late_->why_unreadable(addr, size);
   uint64_t covered = walk(addr, size, nullptr);  // the first byte not kept is at addr + covered
   auto failure = failures_.find(addr.value() + covered);
   if (failure != failures_.end()) return failure->second;

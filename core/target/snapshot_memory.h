@@ -98,9 +98,16 @@ class SnapshotMemory : public Memory {
   // capture batches that fit are copied into it, so the pause does not pay for page faults.
   void give_reserve(void* buffer, size_t bytes);
 
-  // The process runs again: serve only what was kept.
-  void freeze() { source_ = nullptr; }
+  // The process runs again: serve what was kept. With late_reads, what was not kept is still
+  // read from the running process (the source must then outlive this object): for memory that
+  // no longer changes once written — type descriptors, itabs, GC masks — which an analysis
+  // cannot list before it walks. Those reads are counted in late_bytes().
+  void freeze(bool late_reads = false) {
+    late_ = late_reads ? source_ : nullptr;
+    source_ = nullptr;
+  }
   bool frozen() const { return source_ == nullptr; }
+  uint64_t late_bytes() const { return late_bytes_; }
 
   uint64_t kept_bytes() const { return kept_bytes_; }
   size_t kept_ranges() const;
@@ -126,7 +133,13 @@ class SnapshotMemory : public Memory {
   // A live read already stopped at `at`: the process is stopped, it would stop there again.
   bool known_failure(RemoteAddr at) const { return failures_.count(at.value()) != 0; }
 
+  // Where reads that miss the kept ranges go: the stopped process, or after freeze(true) the
+  // running one; null once frozen without late reads.
+  Memory* active() const { return source_ != nullptr ? source_ : late_; }
+
   Memory* source_;
+  Memory* late_ = nullptr;
+  uint64_t late_bytes_ = 0;
   // Non-overlapping kept ranges (adjacent ones may stay apart): start -> bytes.
   Ranges ranges_;
   // The ranges of each capture batch, sorted by start and not overlapping each other: 100k

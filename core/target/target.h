@@ -41,6 +41,7 @@ struct TargetStats {
   double pause_cpu_ms = 0;  // ifxray's CPU time during the pause
   uint64_t bytes_read = 0;  // bytes copied from the target
   uint64_t reads = 0;       // system calls (live) or segment reads (core)
+  uint64_t late_bytes = 0;  // bytes read from the running process after release
 };
 
 class Target {
@@ -61,6 +62,9 @@ class Target {
   // A live target copies what has been read into its snapshot and lets the process run again;
   // later reads are served from the snapshot only. A core does nothing.
   virtual void release() {}
+  // The same, but later reads the snapshot does not hold go to the running process (for memory
+  // that is immutable once written; see SnapshotMemory::freeze). Counted in stats().late_bytes.
+  virtual void release_with_late_reads() { release(); }
   virtual TargetStats stats() const = 0;
   // CLOCK_MONOTONIC (the Go runtime's nanotime clock) when the process was stopped or dumped, if
   // known: live targets, and cores ifxray wrote.
