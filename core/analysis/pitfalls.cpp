@@ -88,11 +88,11 @@ class Walker {
  private:
   bool budget_exhausted() {
     if (out_.values_visited < opts_.max_values) return false;
-    if (!budget_warned_) {
+    if (!out_.stopped_at_max_values) {  // once per report, not once per variable
       out_.warnings.push_back(
           fmt::format("stopped after visiting {} values (--max-values): the rest was not examined",
                       opts_.max_values));
-      budget_warned_ = true;
+      out_.stopped_at_max_values = true;
     }
     return true;
   }
@@ -162,7 +162,6 @@ class Walker {
   std::set<uint64_t>& reported_;
   std::unordered_set<std::pair<uint64_t, const GoType*>, PairHash> visited_;
   std::unordered_map<const GoType*, bool> memo_;
-  bool budget_warned_ = false;
   size_t warned_ = 0;
 };
 

@@ -78,6 +78,12 @@ def main():
                                      f"  exit {rc}: {err}")
                         continue
                     check_pitfalls(report, f"live:{case}", rc, out, planted)
+                    # The value budget runs out in the first variables: one warning says so,
+                    # not one per variable left (100k goroutines once printed 177k of them).
+                    rc, out, err = fixtures.run_ifxray(["pitfalls", "--max-values", "5", fx.pid])
+                    n = (out + err).count("(--max-values)")
+                    report.check(rc in (0, 1) and n == 1, f"max-values:{case}",
+                                 f"  exit {rc}, {n} budget warnings: {(out + err)[:500]}")
                     rc, out, err = fixtures.run_ifxray(["frames", "--locals", "--format", "json",
                                                         fx.pid])
                     check_locals(report, f"live:{case}", rc, out, planted)
