@@ -45,7 +45,7 @@ double parse_interval(const std::string& s) {
 report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats) {
   Session s = open_session(o.target, kind, o.target_opts);
   LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
-  s.target->release();
+  s.target->release_with_late_reads();  // channels' element types are read after the stop
   report::Leaks report = build_leaks(*s.runtime, snap, o.leaks);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);

@@ -170,14 +170,6 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
   LeaksSnapshot snap;
   snap.goroutines = snapshot_goroutines(rt, opts.frames);
   snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
-  // Type descriptors are read now: a live target's snapshot holds only what was copied.
-  TypeReader types(rt);
-  for (const auto& [addr, ch] : snap.blocking.channels) {
-    if (ch.elemtype.is_null() || snap.type_names.count(ch.elemtype) != 0) continue;
-    if (auto t = types.read(ch.elemtype); t && !t->name.empty()) {
-      snap.type_names[ch.elemtype] = t->name;
-    }
-  }
   if (opts.prove) {
     snap.heap = capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap, snap.heap_ms);
   } else {
@@ -189,6 +181,14 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
 report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts,
                           report::Goroutines* goroutines) {
   report::Goroutines gs = build_goroutines(rt, snap.goroutines, opts.frames);
+  // Channels' element types: type descriptors never change, so they are read after the target
+  // resumed (release_with_late_reads), not in the stop.
+  std::map<RemoteAddr, std::string> type_names;
+  TypeReader types(rt);
+  for (const auto& [addr, ch] : snap.blocking.channels) {
+    if (ch.elemtype.is_null() || type_names.count(ch.elemtype) != 0) continue;
+    if (auto t = types.read(ch.elemtype); t && !t->name.empty()) type_names[ch.elemtype] = t->name;
+  }
   report::Leaks out;
   out.go_version = gs.go_version;
   out.warnings = gs.warnings;
@@ -287,7 +287,7 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
       if (auto p = proof.paths.find(first.g->goid); p != proof.paths.end()) g.path = p->second;
     }
     g.blocked_on = describe(first, snap.blocking, proof, goid_of_g, g.goroutines,
-                            snap.goroutines.goroutines, snap.type_names);
+                            snap.goroutines.goroutines, type_names);
     if (g.verdict == "proven") out.proven += g.goroutines.size();
     if (g.verdict == "suspect") out.suspect += g.goroutines.size();
     if (g.verdict == "unknown") out.unknown += g.goroutines.size();

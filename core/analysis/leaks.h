@@ -26,13 +26,14 @@ struct LeaksOptions {
 struct LeaksSnapshot {
   GoroutineSnapshot goroutines;
   BlockingSnapshot blocking;
-  std::map<RemoteAddr, std::string> type_names;  // channels' element types
   HeapSnapshotPtr heap;
   std::string no_heap;  // why there is no heap snapshot
   double heap_ms = 0;
 };
 
+// While a live target is stopped: goroutines, what they block on, and the heap for the proof.
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts);
+// After Target::release_with_late_reads() (it reads channels' element type descriptors).
 // `goroutines`, when given, receives the goroutine report the leaks were built from.
 report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts,
                           report::Goroutines* goroutines = nullptr);
