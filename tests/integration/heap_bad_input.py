@@ -18,41 +18,23 @@ import subprocess
 import tempfile
 
 import fixtures
+from core_patch import MEMORY_LIMIT, file_offset, load_segments
 
-LIMIT = ["prlimit", f"--as={1 << 30}", "--"]
 CASES = [("go1.26", "plain"), ("go1.19", "plain"), ("go1.27", "stripped")]
 
 
-def load_segments(core):
-    with open(core, "rb") as f:
-        head = f.read(64)
-        phoff, = struct.unpack_from("<Q", head, 32)
-        phentsize, phnum = struct.unpack_from("<HH", head, 54)
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    out = []
-    for i in range(phnum):
-        ptype, _f, off, vaddr, _p, filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
-        if ptype == 1 and filesz:
-            out.append((vaddr, off, filesz))
-    return out
-
-
 def poke(core, addr, data):
-    for vaddr, off, filesz in load_segments(core):
-        if vaddr <= addr and addr + len(data) <= vaddr + filesz:
-            with open(core, "r+b") as f:
-                f.seek(off + addr - vaddr)
-                f.write(data)
-            return
-    raise fixtures.FixtureError(f"{addr:#x} is not in the core")
+    at = file_offset(load_segments(core), addr, len(data))
+    with open(core, "r+b") as f:
+        f.seek(at)
+        f.write(data)
 
 
 def heap_model(core, exe, addrs, limit=False):
     args = ["info", "--heap", "--format", "json", "--exe", exe]
     for a in addrs:
         args += ["--heap-object", a]
-    cmd = [*(LIMIT if limit else []), fixtures.ifxray_path(), *args, core]
+    cmd = [*(MEMORY_LIMIT if limit else []), fixtures.ifxray_path(), *args, core]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         raise fixtures.FixtureError(f"exit {p.returncode}: {p.stderr.strip()[-300:]}")

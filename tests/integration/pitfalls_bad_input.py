@@ -17,36 +17,13 @@ import subprocess
 import tempfile
 
 import fixtures
+from core_patch import MEMORY_LIMIT, file_offset, load_segments
 import oracles
-
-LIMIT = ["prlimit", f"--as={1 << 30}", "--"]
-
-
-def load_segments(core):
-    with open(core, "rb") as f:
-        head = f.read(64)
-        phoff, = struct.unpack_from("<Q", head, 32)
-        phentsize, phnum = struct.unpack_from("<HH", head, 54)
-        f.seek(phoff)
-        table = f.read(phentsize * phnum)
-    out = []
-    for i in range(phnum):
-        ptype, _flags, off, vaddr, _paddr, filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
-        if ptype == 1 and filesz:
-            out.append((vaddr, off, filesz))
-    return out
-
-
-def file_offset(segs, addr, size=8):
-    for vaddr, off, filesz in segs:
-        if vaddr <= addr and addr + size <= vaddr + filesz:
-            return off + addr - vaddr
-    raise fixtures.FixtureError(f"{addr:#x} is not in the core's file data")
 
 
 def run(args):
     try:
-        p = subprocess.run(LIMIT + [fixtures.ifxray_path(), *args], capture_output=True,
+        p = subprocess.run(MEMORY_LIMIT + [fixtures.ifxray_path(), *args], capture_output=True,
                            text=True, timeout=120)
     except subprocess.TimeoutExpired:
         return None, "", "timed out"
