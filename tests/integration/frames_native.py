@@ -38,7 +38,8 @@ import tempfile
 import struct
 
 import fixtures
-from frames_bad_input import LIMIT, load_segments, patched
+from core_patch import MEMORY_LIMIT, load_segments
+from frames_bad_input import patched
 from frames_go import parse as parse_go, scratch
 
 THREAD = re.compile(r'^Thread \d+ \((?:.*?\()?LWP (\d+)\)')
@@ -162,7 +163,7 @@ def check_corrupt(report, core, facts, tmp):
         bad = patched(core, segs, [(sp0 + i, struct.pack("<Q", word)) for i in range(0, 4096, 8)],
                       os.path.join(tmp, "bad"))
         case = f"corrupt:{name}"
-        p = subprocess.run([*LIMIT, fixtures.ifxray_path(), "frames", "--native", "--format",
+        p = subprocess.run([*MEMORY_LIMIT, fixtures.ifxray_path(), "frames", "--native", "--format",
                             "json", "--max-native-frames", "64", bad], capture_output=True,
                            text=True, timeout=120)
         if not report.check(p.returncode == 0, case, f"  exit {p.returncode}: {p.stderr[-300:]}"):
