@@ -1,5 +1,6 @@
 // ELF core layout: header, program headers (PT_NOTE first), notes, [section header 0 when the
-// segment count needs PN_XNUM], then page-aligned segment data in program-header order.
+// segment count needs PN_XNUM], then page-aligned segment data in program-header order, then
+// the one block of zeros that every `zeros` segment points at.
 #include "core/target/core_writer.h"
 
 #include <elf.h>
@@ -192,21 +193,32 @@ CoreWriteResult write_core(const std::string& path, const CoreImage& image, Memo
   note.p_filesz = notes.size();
   note.p_align = 4;
   append_pod(head, note);
+  uint64_t data_size = 0, zero_block = 0;
+  for (const auto& s : image.segments) {
+    if (s.zeros) {
+      zero_block = std::max(zero_block, align_up(s.filesz, kPage));
+    } else {
+      data_size += align_up(s.filesz, kPage);
+    }
+  }
+  uint64_t zero_off = data_off + data_size;  // the zero block follows the data
   uint64_t off = data_off;
   CoreWriteResult result;
   for (const auto& s : image.segments) {
     Elf64_Phdr ph{};
     ph.p_type = PT_LOAD;
     ph.p_flags = s.flags;
-    ph.p_offset = off;
+    ph.p_offset = s.zeros ? zero_off : off;
     ph.p_vaddr = s.vaddr.value();
     ph.p_filesz = s.filesz;
     ph.p_memsz = s.memsz;
     ph.p_align = kPage;
     append_pod(head, ph);
+    if (s.zeros) continue;
     off += align_up(s.filesz, kPage);
     result.data_bytes += s.filesz;
   }
+  result.data_bytes += zero_block;
   head.insert(head.end(), notes.begin(), notes.end());
   head.resize(shdr_off, 0);
   if (xnum) {
@@ -228,6 +240,7 @@ CoreWriteResult write_core(const std::string& path, const CoreImage& image, Memo
   if (!write_all(fd, head.data(), head.size())) fail_write();
   std::vector<uint8_t> buf(1 << 20);
   for (const auto& s : image.segments) {
+    if (s.zeros) continue;
     uint64_t padded = align_up(s.filesz, kPage);
     for (uint64_t done = 0; done < padded;) {
       size_t n = std::min<uint64_t>(buf.size(), padded - done);
@@ -239,12 +252,18 @@ CoreWriteResult write_core(const std::string& path, const CoreImage& image, Memo
       done += n;
     }
   }
+  std::fill(buf.begin(), buf.end(), 0);
+  for (uint64_t done = 0; done < zero_block;) {
+    size_t n = std::min<uint64_t>(buf.size(), zero_block - done);
+    if (!write_all(fd, buf.data(), n)) fail_write();
+    done += n;
+  }
   if (::close(fd) != 0) {
     int err = errno;
     ::unlink(path.c_str());
     fail("cannot write {}: {}", path, std::strerror(err));
   }
-  result.file_size = off;
+  result.file_size = off + zero_block;
   return result;
 }
 

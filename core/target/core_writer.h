@@ -47,6 +47,10 @@ struct CoreSegment {
   uint64_t memsz = 0;
   uint64_t filesz = 0;  // bytes [vaddr, vaddr + filesz) are written; the rest is not in the file
   uint32_t flags = 0;   // PF_R | PF_W | PF_X
+  // The file bytes are zeros: every such segment points at one block of zeros in the file (as
+  // long as the longest of them), so readers that take only p_filesz bytes (Delve) read zeros
+  // there without the core growing by each zero run.
+  bool zeros = false;
 };
 
 struct CoreImage {
@@ -60,7 +64,7 @@ struct CoreImage {
 
 struct CoreWriteResult {
   uint64_t file_size = 0;
-  uint64_t data_bytes = 0;        // PT_LOAD bytes in the file
+  uint64_t data_bytes = 0;        // PT_LOAD bytes in the file (the shared zero block once)
   uint64_t unreadable_bytes = 0;  // segment bytes `memory` could not give, written as zeros
 };
 

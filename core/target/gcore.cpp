@@ -171,43 +171,58 @@ void copy_segments(LiveTarget& t, const std::vector<PlannedSegment>& segs) {
   t.capture(ranges);
 }
 
-// Touched pages that hold only zeros need no file bytes in anonymous memory: the IFXRAY note
-// (and gdb, for sections without contents) reads them as zeros. This keeps cores small even
-// after something (gdb's gcore, say) has faulted the zero page in everywhere.
-std::vector<CoreSegment> drop_zero_pages(const std::vector<PlannedSegment>& planned,
-                                         Memory& memory) {
+// Appends a run of zeros in anonymous memory: its first kZeroBacked bytes point at the core's
+// shared zero block, the rest has no file bytes (the IFXRAY note and gdb read zeros there).
+void add_zero_run(std::vector<CoreSegment>& out, RemoteAddr start, uint64_t len, uint32_t flags) {
+  if (len == 0) return;
+  uint64_t backed = std::min(len, kZeroBacked);
+  out.push_back(CoreSegment{start, backed, backed, flags, true});
+  if (len > backed) out.push_back(CoreSegment{start + backed, len - backed, 0, flags});
+}
+
+}  // namespace
+
+// Touched pages that hold only zeros need no bytes of their own in anonymous memory. This keeps
+// cores small even after something (gdb's gcore, say) has faulted the zero page in everywhere.
+// Delve reads only p_filesz bytes of each PT_LOAD, and an object's tail may lie in a zero page
+// (a g struct whose last fields are zero, at the start of an untouched page): so the first
+// kZeroBacked bytes of every zero run point at one shared block of zeros in the file.
+std::vector<CoreSegment> segments_for_core(const std::vector<PlannedSegment>& planned,
+                                           Memory& memory) {
   std::vector<CoreSegment> out;
   std::vector<uint8_t> page(kPage);
   for (const auto& p : planned) {
     const CoreSegment& s = p.segment;
-    if (!p.anonymous || s.filesz == 0) {
+    if (!p.anonymous) {
       out.push_back(s);
       continue;
     }
-    bool open_segment = false;
+    uint64_t data_start = 0, zero_start = 0;  // offsets in s of the open data and zero runs
+    bool in_data = false;
     for (uint64_t off = 0; off < s.filesz; off += kPage) {
       size_t got = memory.read(s.vaddr + off, page);
       bool zero =
           got == kPage && std::all_of(page.begin(), page.end(), [](uint8_t b) { return b == 0; });
-      CoreSegment* cur = open_segment ? &out.back() : nullptr;
-      if (!zero && cur != nullptr && cur->filesz == cur->memsz) {
-        cur->filesz += kPage;
-        cur->memsz += kPage;
-      } else if (!zero) {
-        out.push_back(CoreSegment{s.vaddr + off, kPage, kPage, s.flags});
-      } else if (cur != nullptr) {
-        cur->memsz += kPage;
-      } else {
-        out.push_back(CoreSegment{s.vaddr + off, kPage, 0, s.flags});
+      if (!zero && !in_data) {
+        add_zero_run(out, s.vaddr + zero_start, off - zero_start, s.flags);
+        data_start = off;
+        in_data = true;
+      } else if (zero && in_data) {
+        out.push_back(
+            CoreSegment{s.vaddr + data_start, off - data_start, off - data_start, s.flags});
+        zero_start = off;
+        in_data = false;
       }
-      open_segment = true;
     }
-    out.back().memsz += s.memsz - s.filesz;  // the untouched run that followed
+    if (in_data) {
+      out.push_back(
+          CoreSegment{s.vaddr + data_start, s.filesz - data_start, s.filesz - data_start, s.flags});
+      zero_start = s.filesz;
+    }
+    add_zero_run(out, s.vaddr + zero_start, s.memsz - zero_start, s.flags);  // and the untouched
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<PlannedSegment> plan_segments(LiveTarget& target, std::vector<std::string>& warnings) {
   std::string path = procfs::pid_path(target.pid(), "pagemap");
@@ -264,7 +279,7 @@ GcoreResult gcore(int pid, const std::string& path) {
   target->release();
   r.pause_ms = target->stats().pause_ms;
   // Decided after the process runs again: the pages are in the snapshot.
-  img.segments = drop_zero_pages(planned, target->memory());
+  img.segments = segments_for_core(planned, target->memory());
   CoreWriteResult w = write_core(path, img, target->memory());
   if (w.unreadable_bytes > 0) {
     r.warnings.push_back(fmt::format(

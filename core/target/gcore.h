@@ -31,6 +31,16 @@ struct PlannedSegment {
   bool anonymous = false;
 };
 
+// How much of each run of zeros in anonymous memory the core backs with file bytes (one shared
+// block of zeros): enough for any object's tail that runs into a zero page.
+inline constexpr uint64_t kZeroBacked = uint64_t{1} << 20;
+
+// The PT_LOADs to write for the planned segments, once their pages are in `memory`: anonymous
+// pages that hold only zeros, and untouched runs, become `zeros` segments (the first
+// kZeroBacked bytes of each run) and segments without file bytes (the rest).
+std::vector<CoreSegment> segments_for_core(const std::vector<PlannedSegment>& planned,
+                                           Memory& memory);
+
 // Plans the PT_LOADs of a stopped target from its maps and pagemap.
 std::vector<PlannedSegment> plan_segments(LiveTarget& target, std::vector<std::string>& warnings);
 

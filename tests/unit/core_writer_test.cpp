@@ -134,3 +134,28 @@ TEST_CASE("65535 or more program headers use PN_XNUM and section header 0") {
   auto last = at<Elf64_Phdr>(b, eh.e_phoff + 70000 * sizeof(Elf64_Phdr));
   CHECK(last.p_vaddr == 0x100000 + 69999 * 0x2000);
 }
+
+TEST_CASE("zeros segments share one block of zeros after the data") {
+  ifx::CoreImage img;
+  img.threads.resize(1);
+  img.segments.push_back(ifx::CoreSegment{ifx::RemoteAddr(0x10000), 0x1000, 0x1000, PF_R});
+  img.segments.push_back(ifx::CoreSegment{ifx::RemoteAddr(0x11000), 0x3000, 0x3000, PF_R, true});
+  img.segments.push_back(ifx::CoreSegment{ifx::RemoteAddr(0x20000), 0x1000, 0x1000, PF_R});
+  img.segments.push_back(ifx::CoreSegment{ifx::RemoteAddr(0x21000), 0x2000, 0x2000, PF_R, true});
+  PageNumbers mem;
+  std::string path = temp_path();
+  auto r = ifx::write_core(path, img, mem);
+  auto b = slurp(path);
+  std::remove(path.c_str());
+  auto eh = at<Elf64_Ehdr>(b, 0);
+  auto ph = [&](int i) { return at<Elf64_Phdr>(b, eh.e_phoff + i * sizeof(Elf64_Phdr)); };
+  CHECK(ph(2).p_offset == ph(4).p_offset);
+  CHECK(ph(3).p_offset == ph(1).p_offset + 0x1000);
+  CHECK(ph(2).p_offset == ph(3).p_offset + 0x1000);
+  CHECK(ph(2).p_filesz == 0x3000);
+  CHECK(ph(4).p_filesz == 0x2000);
+  CHECK(b.size() == ph(2).p_offset + 0x3000);
+  CHECK(r.file_size == b.size());
+  for (uint64_t i = 0; i < 0x3000; ++i) REQUIRE(b[ph(2).p_offset + i] == 0);
+  CHECK(b[ph(3).p_offset] == 0x20);
+}
