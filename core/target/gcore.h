@@ -1,6 +1,7 @@
 // `ifxray gcore`: a compact core of a live process. Only pages the process has touched
 // (/proc/PID/pagemap: present or swapped) and that are not all zeros are written; the other
-// ranges become PT_LOADs without file bytes, and read-only file mappings are left to the files
+// ranges become PT_LOADs without file bytes (their first MiB backed by a shared block of zeros
+// in anonymous memory, for Delve), and read-only file mappings are left to the files
 // NT_FILE names (their first page is kept when it is an ELF header, so build ids are in the
 // core). The process is stopped only while the pages are copied; the file is written after it
 // runs again.
