@@ -5,8 +5,11 @@
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/analysis/leaks.h"
+#include "core/analysis/pitfalls.h"
 #include "core/analysis/target_info.h"
+#include "core/analysis/value_capture.h"
 #include "formats/core_report.h"
+#include "formats/pitfalls.h"
 
 namespace ifx::cmd {
 namespace {
@@ -17,6 +20,7 @@ struct CoreCmdOptions {
   std::string fail_on = "proven";
   bool stats = false;
   LeaksOptions leaks;
+  PitfallOptions pitfalls;
   TargetOptions target_opts;
 };
 
@@ -31,17 +35,26 @@ ExitCode run_core(const CoreCmdOptions& o) {
   Session s = open_session(o.core, kind, o.target_opts);
   RuntimeReading reading = read_runtime(*s.runtime);
   LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
-  s.target->release();
+  // A core copies nothing here; it is the same call as `pitfalls` makes, for the same reads.
+  std::vector<std::string> value_problems = capture_for_values(*s.runtime, snap.goroutines);
+  s.target->release_with_late_reads();
   report::TargetInfo info = describe_target(*s.runtime, std::move(reading));
   report::Goroutines goroutines;
   report::Leaks leaks = build_leaks(*s.runtime, snap, o.leaks, &goroutines);
   for (const auto& w : s.runtime->problems()) leaks.warnings.push_back(w);
+  // The pitfalls section: the same analysis as `ifxray pitfalls`, over the same goroutines.
+  VariableSession vars(*s.runtime, ValueLimits{});
+  report::Pitfalls pitfalls = find_pitfalls(vars, goroutines, o.pitfalls);
+  for (auto& p : value_problems) pitfalls.warnings.push_back(std::move(p));
+  // The goroutines section is what `frames` prints: without the runtime's own goroutines.
+  std::erase_if(goroutines.goroutines, [](const report::Goroutine& g) { return g.system; });
+  goroutines.include_system = false;
   formats::CoreSections sections;
   sections.info = &info;
   sections.goroutines = &goroutines;
   sections.leaks = &leaks;
-  // Hook for `pitfalls` (issue 5): its report joins here once that command exists.
-  sections.pitfalls_missing = "pitfalls: not available in this build of ifxray";
+  sections.pitfalls_text = formats::render_pitfalls(pitfalls, formats::Format::kText);
+  sections.pitfalls_json = formats::render_pitfalls(pitfalls, formats::Format::kJson);
   auto format = formats::parse_format(o.format);
   formats::emit(formats::render_core(sections, *format));
   if (o.format != "json") {

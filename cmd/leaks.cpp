@@ -42,8 +42,11 @@ double parse_interval(const std::string& s) {
   return v * mult;
 }
 
-report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats) {
+// `at`, when given, receives when the goroutines were read (the target is stopped then).
+report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
+                      std::chrono::steady_clock::time_point* at = nullptr) {
   Session s = open_session(o.target, kind, o.target_opts);
+  if (at != nullptr) *at = std::chrono::steady_clock::now();
   LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
   s.target->release_with_late_reads();  // channels' element types are read after the stop
   report::Leaks report = build_leaks(*s.runtime, snap, o.leaks);
@@ -56,8 +59,9 @@ report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats) {
   return report;
 }
 
-// --watch: the same groups across samples, growth per minute from first to last.
-void add_growth(report::Leaks& last, const std::vector<report::Leaks>& samples, double interval) {
+// --watch: the same groups across samples, growth per minute from first to last, over the time
+// that really passed between the first and the last sample (each sample takes time too).
+void add_growth(report::Leaks& last, const std::vector<report::Leaks>& samples, double seconds) {
   std::map<std::string, std::vector<uint64_t>> counts;
   for (size_t i = 0; i < samples.size(); ++i) {
     for (const auto& g : samples[i].groups) {
@@ -66,12 +70,12 @@ void add_growth(report::Leaks& last, const std::vector<report::Leaks>& samples, 
       c[i] += g.goroutines.size();
     }
   }
-  double minutes = interval * static_cast<double>(samples.size() - 1) / 60;
+  double minutes = seconds / 60;
   for (auto& [key, c] : counts) {
     c.resize(samples.size());
     if (c.back() <= c.front()) continue;
     last.growth.push_back(
-        {key, c, static_cast<double>(c.back() - c.front()) / std::max(minutes, 1e-9)});
+        {key, c, static_cast<double>(c.back() - c.front()) / std::max(minutes, 1e-9), seconds});
   }
   std::sort(last.growth.begin(), last.growth.end(),
             [](const auto& a, const auto& b) { return a.per_minute > b.per_minute; });
@@ -89,25 +93,20 @@ ExitCode run_leaks(const LeaksCmdOptions& o) {
     if (o.samples < 2) throw Error("--samples: at least 2", ExitCode::kUsage);
     double interval = parse_interval(o.watch);
     std::vector<report::Leaks> samples;
+    std::chrono::steady_clock::time_point first, at;
     for (size_t i = 0; i < o.samples; ++i) {
       if (i > 0) std::this_thread::sleep_for(std::chrono::duration<double>(interval));
-      samples.push_back(one_run(o, kind, o.stats));
+      samples.push_back(one_run(o, kind, o.stats, &at));
+      if (i == 0) first = at;
     }
     report = samples.back();
-    add_growth(report, samples, interval);
+    add_growth(report, samples, std::chrono::duration<double>(at - first).count());
   } else {
     report = one_run(o, kind, o.stats);
   }
   std::string doc = o.format == "json"  ? formats::render_leaks_json(report)
                     : o.format == "dot" ? formats::render_leaks_dot(report)
                                         : formats::render_leaks_text(report);
-  if (o.format == "text" && !report.growth.empty()) {
-    doc += "\ngrowing groups:\n";
-    for (const auto& g : report.growth) {
-      doc += fmt::format("  {:+.1f}/min  {}  ({})\n", g.per_minute, g.group,
-                         fmt::join(g.counts, " -> "));
-    }
-  }
   formats::emit(doc);
   if (o.format != "json") {
     for (const auto& w : report.warnings) fmt::print(stderr, "ifxray: warning: {}\n", w);

@@ -1,9 +1,6 @@
 // `core` as text sections or one JSON object made of each command's JSON document.
 #include "formats/core_report.h"
 
-#include <fmt/format.h>
-
-#include "formats/escape.h"
 #include "formats/goroutines.h"
 #include "formats/leaks.h"
 #include "formats/target.h"
@@ -26,15 +23,13 @@ std::string render_core(const CoreSections& s, Format format) {
     out += ",\n\"goroutines\": " + trimmed(render_goroutines_json(*s.goroutines));
     out += ",\n\"leaks\": " + trimmed(render_leaks_json(*s.leaks));
     out += ",\n\"pitfalls\": ";
-    out += s.pitfalls_json.empty()
-               ? fmt::format("{{\"unavailable\": \"{}\"}}", escape_json(s.pitfalls_missing))
-               : trimmed(s.pitfalls_json);
+    out += trimmed(s.pitfalls_json);
     return out + "\n}\n";
   }
   std::string out = "== core ==\n" + render_target(*s.info, Format::kText);
   out += "\n== leaks ==\n" + render_leaks_text(*s.leaks);
   out += "\n== pitfalls ==\n";
-  out += s.pitfalls_text.empty() ? escape_terminal(s.pitfalls_missing) + "\n" : s.pitfalls_text;
+  out += s.pitfalls_text;
   out += "\n== goroutines ==\n" + render_goroutines_text(*s.goroutines, grouped);
   return out;
 }

@@ -15,9 +15,8 @@ struct CoreSections {
   const report::TargetInfo* info = nullptr;
   const report::Goroutines* goroutines = nullptr;
   const report::Leaks* leaks = nullptr;
-  // Pitfalls: rendered by their own format when this build has them, else why not.
+  // Pitfalls, rendered by their own format (formats/pitfalls.h).
   std::string pitfalls_text, pitfalls_json;
-  std::string pitfalls_missing;
 };
 
 std::string render_core(const CoreSections& s, Format format);

@@ -1,4 +1,6 @@
 // JSON form of `leaks` (schema in ifxray-leaks(1)); the "leaks" array is a contract for scripts.
+#include <cmath>
+
 #include "formats/json_writer.h"
 #include "formats/leaks.h"
 
@@ -68,7 +70,8 @@ std::string render_leaks_json(const report::Leaks& l) {
     w.field("reason", g.reason);
     w.key("path").begin_array();
     for (const auto& s : g.path) {
-      w.begin_object().field("what", s.what).key("address").hex(s.address).end_object();
+      w.begin_object().field("what", s.what).key("address").hex(s.address);
+      w.field("type", s.type).field("field", s.field).end_object();
     }
     w.end_array();
     w.key("frames").begin_array();
@@ -84,7 +87,8 @@ std::string render_leaks_json(const report::Leaks& l) {
     for (const auto& gr : l.growth) {
       w.begin_object().field("group", gr.group);
       ids(w, "counts", gr.counts);
-      w.key("per_minute").value(static_cast<int64_t>(gr.per_minute));
+      w.key("per_minute").value(static_cast<int64_t>(std::llround(gr.per_minute)));
+      w.key("milliseconds").value(static_cast<int64_t>(std::llround(gr.seconds * 1000)));
       w.end_object();
     }
     w.end_array();

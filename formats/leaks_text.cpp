@@ -89,12 +89,21 @@ std::string render_leaks_text(const report::Leaks& l) {
       for (size_t i = 0; i < g.path.size(); ++i) {
         out += (i ? " -> " : "") + escape_terminal(g.path[i].what);
       }
-      out += fmt::format(" -> {} {:#x}\n", g.blocked_on.kind, g.blocked_on.address);
+      out += "\n";
     }
     out += "  stack:\n";
     for (const auto& f : g.frames) {
       out += fmt::format("    {}\n        {}:{}\n", escape_terminal(f.function),
                          escape_terminal(f.file), f.line);
+    }
+  }
+  if (!l.growth.empty()) {
+    out += fmt::format("\ngrowing groups (over {:.1f} s):\n", l.growth.front().seconds);
+    for (const auto& g : l.growth) {
+      std::string counts;
+      for (uint64_t c : g.counts) counts += (counts.empty() ? "" : " -> ") + std::to_string(c);
+      out +=
+          fmt::format("  {:+.1f}/min  {}  ({})\n", g.per_minute, escape_terminal(g.group), counts);
     }
   }
   return out;

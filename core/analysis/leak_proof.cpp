@@ -142,43 +142,72 @@ class Marker {
   uint64_t marked_count_ = 0, marked_bytes_ = 0;
 };
 
-// The word of `from` that points into `to` (the first one), as an offset; nullopt if none.
-std::optional<uint64_t> slot_into(const HeapIndex& heap, const HeapObject& from,
-                                  const HeapObject& to) {
-  std::optional<uint64_t> off;
-  heap.for_each_pointer(from, [&](RemoteAddr slot, RemoteAddr value) {
-    if (!off && value >= to.base && value - to.base < to.size) off = slot - from.base;
-  });
-  return off;
+// The allocation's own type record, where the runtime keeps one (Go 1.22+): the header word of
+// objects above 512 bytes in small spans, mspan.largeType for large ones.
+void allocation_type(GoRuntime& rt, const HeapIndex& heap, const HeapObject& obj, PathObject& out) {
+  constexpr uint64_t kMinSizeForMallocHeader = 512;
+  if (heap.capture().go_minor < 22 || obj.span >= heap.spans().size()) return;
+  const HeapSpan& s = heap.spans()[obj.span];
+  if (s.noscan()) return;
+  if (s.large()) {
+    out.alloc_type = s.large_type;
+  } else if (s.elemsize > kMinSizeForMallocHeader) {
+    uint64_t word = 0;
+    if (rt.memory().read_exact(obj.base, std::span(reinterpret_cast<uint8_t*>(&word), 8))) {
+      out.alloc_type = RemoteAddr(word);
+      out.data_offset = 8;
+    }
+  }
 }
 
-// Root → object → ... up to the target (excluded): each step names the object and the word of
-// it that leads on.
-std::vector<report::PathStep> path_to(const HeapIndex& heap, const Marker& m, const RootSet& roots,
-                                      const HeapObject& target) {
-  std::vector<report::PathStep> rev;
-  HeapObject o = target;
-  std::optional<HeapObject> next;  // the object o points to on the path
-  auto step = [&](const HeapObject& obj) {
-    std::string what = fmt::format("object {} ({} bytes)", obj.base, obj.size);
-    if (next) {
-      if (auto off = slot_into(heap, obj, *next)) what += fmt::format(" +{:#x}", *off);
-    }
-    rev.push_back({what, obj.base.value()});
-  };
+PathRoot path_root(const Root& r) {
+  PathRoot out;
+  out.kind = (r.kind == RootKind::kData || r.kind == RootKind::kBss) ? PathRoot::kGlobal
+             : r.kind == RootKind::kStack                            ? PathRoot::kStack
+                                                                     : PathRoot::kOther;
+  out.slot = r.slot;
+  out.value = r.value;
+  out.goid = r.goid;
+  out.name = r.name;
+  out.offset = r.offset;
+  out.where = r.where();
+  return out;
+}
+
+// Root → object → ... → the target: for each object, the word that led to it and the word of it
+// that leads on.
+RawPath path_to(GoRuntime& rt, const HeapIndex& heap, const Marker& m, const RootSet& roots,
+                const HeapObject& target) {
+  RawPath out;
+  std::vector<HeapObject> rev{target};
   for (size_t hops = 0; hops < 10'000; ++hops) {
-    uint64_t p = m.parent(o);
+    uint64_t p = m.parent(rev.back());
     if (p == 0) break;
-    if (hops > 0) step(o);  // the target itself is what the report names last
     if ((p & kRootTag) != 0) {
-      const Root& r = roots.roots[p & ~kRootTag];
-      rev.push_back({r.where(), r.slot.value()});
+      out.root = path_root(roots.roots[p & ~kRootTag]);
       break;
     }
-    next = o;
-    o = m.object(p - 1);
+    rev.push_back(m.object(p - 1));
   }
-  return {rev.rbegin(), rev.rend()};
+  RemoteAddr pointer = out.root.value;
+  for (size_t i = rev.size(); i-- > 0;) {
+    PathObject o;
+    o.base = rev[i].base;
+    o.size = rev[i].size;
+    o.pointer = pointer;
+    allocation_type(rt, heap, rev[i], o);
+    if (i > 0) {
+      const HeapObject& next = rev[i - 1];
+      heap.for_each_pointer(rev[i], [&](RemoteAddr slot, RemoteAddr value) {
+        if (!o.next_slot && value >= next.base && value - next.base < next.size) {
+          o.next_slot = slot - rev[i].base;
+          pointer = value;
+        }
+      });
+    }
+    out.objects.push_back(o);
+  }
+  return out;
 }
 
 }  // namespace
@@ -269,7 +298,8 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
     for (RemoteAddr obj : c.objects) {
       auto o = m.object_at(obj);
       if (o && m.marked(*o)) {
-        r.paths[c.goid] = path_to(heap, m, roots, *o);
+        r.paths[c.goid] = path_to(rt, heap, m, roots, *o);
+        r.paths[c.goid].waited = obj;
         break;
       }
     }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -50,14 +51,40 @@ struct ObjectInfo {
   uint64_t base = 0, size = 0;
 };
 
+// A leak path as the mark found it: the root word, then each heap object from the first one it
+// reaches to the object waited on (last), for analysis/leak_paths to name.
+struct PathRoot {
+  enum Kind : uint8_t { kGlobal, kStack, kOther } kind = kOther;
+  RemoteAddr slot, value;
+  int64_t goid = -1;
+  std::string_view name;  // Root::name (lives as long as the runtime)
+  uint64_t offset = 0;
+  std::string where;  // Root::where(): "global main.registry+0x8", "goroutine 7 frame f sp+0x18"
+};
+struct PathObject {
+  RemoteAddr base;
+  uint64_t size = 0;
+  RemoteAddr pointer;                 // the word that led here (root or previous object) held this
+  std::optional<uint64_t> next_slot;  // offset from base of the word that leads on
+  // The allocation's type as the runtime recorded it (Go 1.22+: allocation header of objects
+  // above 512 bytes, mspan.largeType of large ones), and where the typed data starts.
+  RemoteAddr alloc_type;
+  uint64_t data_offset = 0;
+};
+struct RawPath {
+  PathRoot root;
+  std::vector<PathObject> objects;  // the last one holds the object waited on
+  RemoteAddr waited;                // the object waited on (a channel, a semaphore's address)
+};
+
 struct ProofResult {
   bool ran = false;
   std::string why_not;                      // when !ran
   std::set<uint64_t> leaked;                // proven
   std::map<uint64_t, std::string> unknown;  // candidates that cannot be decided, with why
   std::map<uint64_t, bool> object_marked;   // live candidates: was their object reached in the heap
-  std::map<uint64_t, std::vector<report::PathStep>> paths;  // for `path_for`
-  std::map<uint64_t, ObjectInfo> objects;                   // by object address asked about
+  std::map<uint64_t, RawPath> paths;        // live candidates asked about (want_path)
+  std::map<uint64_t, ObjectInfo> objects;   // by object address asked about
   std::optional<uint64_t> held_bytes;
   std::vector<std::string> problems;
   double ms = 0;

@@ -1,6 +1,7 @@
 // Candidates from the blocking objects, verdicts from the proof, groups for the report.
 #include "core/analysis/leaks.h"
 
+#include "core/analysis/leak_paths.h"
 #include "core/types/runtime_type.h"
 
 #include <algorithm>
@@ -263,6 +264,7 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
     }
     by_key[d.verdict + "#" + group_key(probe)].push_back(d);
   }
+  std::unique_ptr<LeakPathNamer> namer;  // DWARF is indexed only when a path is named
   for (auto& [key, members] : by_key) {
     const Decided& first = members.front();
     report::LeakGroup g;
@@ -284,10 +286,15 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
     if (g.verdict == "suspect") {
       bool old = g.oldest_wait_minutes && *g.oldest_wait_minutes >= opts.min_wait_minutes;
       if (!old && g.goroutines.size() < opts.min_group) continue;
-      if (auto p = proof.paths.find(first.g->goid); p != proof.paths.end()) g.path = p->second;
     }
     g.blocked_on = describe(first, snap.blocking, proof, goid_of_g, g.goroutines,
                             snap.goroutines.goroutines, type_names);
+    if (auto p = proof.paths.find(first.g->goid);
+        g.verdict == "suspect" && p != proof.paths.end()) {
+      if (!namer) namer = std::make_unique<LeakPathNamer>(rt, gs);
+      g.path = namer->name(p->second, p->second.waited.value(), g.blocked_on.kind,
+                           g.blocked_on.elem_type);
+    }
     if (g.verdict == "proven") out.proven += g.goroutines.size();
     if (g.verdict == "suspect") out.suspect += g.goroutines.size();
     if (g.verdict == "unknown") out.unknown += g.goroutines.size();

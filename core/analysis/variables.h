@@ -54,6 +54,8 @@ class VariableSession {
   TypeReader& types() { return types_; }
   TypeSystem& type_system() { return *system_; }
   ValueReader& values() { return *values_; }
+  // The executable's DWARF variables; null without DWARF.
+  const DwarfVars* dwarf_vars() const { return dwarf_.get(); }
 
   std::vector<ResolvedVariable> globals();
   // Arguments and locals of one physical frame; `trapped`: the innermost frame of a running

@@ -32,9 +32,16 @@ struct BlockedOn {
   std::string fact;   // nil channel / select {}: why no one can ever wake it
 };
 
+// One hop of a leak path: a root, a heap object and the word of it that leads on, or (last) the
+// object waited on. Named from DWARF and the runtime's type descriptors where known:
+// "global main.registry", "map value", "*main.Worker .jobs", "chan *main.Job",
+// "goroutine 7 frame main.serve local ch"; else by address: "object 0xc000010000 (48 bytes)
+// +0x10".
 struct PathStep {
-  std::string what;  // "global main.registry+0x8", "object 0xc000010000 (48 bytes) +0x10"
-  uint64_t address = 0;
+  std::string what;
+  uint64_t address = 0;  // the root's slot, the object's first byte, the object waited on
+  std::string type;      // the static type it was reached through ("*main.Worker"), "" unknown
+  std::string field;     // the field path leading on (".jobs", "[3]", "map value"), "" none
 };
 
 struct LeakGroup {
@@ -66,6 +73,7 @@ struct Leaks {
     std::string group;
     std::vector<uint64_t> counts;
     double per_minute = 0;
+    double seconds = 0;  // between the first and the last sample
   };
   std::vector<Growth> growth;
 };
