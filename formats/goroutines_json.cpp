@@ -46,7 +46,7 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
       w.key("entry").hex(f.entry);
       w.key("sp").hex(f.sp);
       w.field("frame_size", f.frame_size);
-      if (gs.with_locals && !f.inlined) {
+      if (gs.with_locals) {
         w.key("locals").begin_array();
         for (const auto& v : f.locals) {
           w.begin_object().field("name", v.name).field("arg", v.arg).field("type", v.type);

@@ -26,6 +26,7 @@ std::string render_json(const report::Pitfalls& p) {
   }
   w.end_array();
   w.field("globals_scanned", p.globals_scanned).field("frames_scanned", p.frames_scanned);
+  w.field("heap_objects_scanned", p.heap_objects_scanned);
   w.field("values_visited", p.values_visited);
   w.key("warnings").begin_array();
   for (const auto& s : p.warnings) w.value(s);
@@ -48,8 +49,11 @@ std::string render_text(const report::Pitfalls& p) {
     if (x.address != 0) out += fmt::format(" at {:#x}", x.address);
     out += fmt::format("\n    {}\n\n", x.why);
   }
-  out += fmt::format("examined {} package-level variables, {} frames, {} values\n",
-                     p.globals_scanned, p.frames_scanned, p.values_visited);
+  out += fmt::format("examined {} package-level variables, {} frames, ", p.globals_scanned,
+                     p.frames_scanned);
+  if (p.heap_objects_scanned != 0)
+    out += fmt::format("{} typed heap objects, ", p.heap_objects_scanned);
+  out += fmt::format("{} values\n", p.values_visited);
   for (const auto& w : p.warnings) out += fmt::format("warning: {}\n", escape_terminal(w));
   return out;
 }

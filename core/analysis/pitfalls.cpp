@@ -1,217 +1,153 @@
-// Walks values from their roots (globals, frame variables) and reports every interface whose
-// type word is set while its nil-able pointer-shaped value is nil. Each interface slot in target
-// memory is reported once, under the first path that reached it (roots are visited sorted).
+// The roots of `pitfalls`, visited in a stable order with one walker (typed_nil_walk): with
+// DWARF, package-level variables then each goroutine's frame variables; without, the heap
+// objects whose type the runtime records, by address.
 #include "core/analysis/pitfalls.h"
 
 #include <algorithm>
-#include <set>
 #include <unordered_set>
+
+#include "core/analysis/typed_nil_walk.h"
 
 namespace ifx {
 namespace {
 
-constexpr std::string_view kWhy =
-    "the interface is not nil (its type word is set), so `!= nil` is true although the value "
-    "inside is nil; calling a method dereferences nil unless the method handles a nil receiver";
+bool runtime_internal(std::string_view type_name) {
+  size_t i = type_name.find_first_not_of("*[]0123456789");
+  if (i == std::string_view::npos) return false;
+  std::string_view n = type_name.substr(i);
+  // Map buckets and groups (map.bucket[K]V, map.group[K]V) are walked through their maps, which
+  // know which slots are live.
+  return n.starts_with("runtime.") || n.starts_with("internal/") || n.starts_with("map.") ||
+         n.starts_with("noalg.");
+}
 
-struct PairHash {
-  size_t operator()(const std::pair<uint64_t, const GoType*>& p) const {
-    return std::hash<uint64_t>()(p.first) ^ (std::hash<const void*>()(p.second) << 1);
+void search_globals(VariableSession& vars, TypedNilWalker& w, const PitfallOptions& opts,
+                    report::Pitfalls& out) {
+  for (const ResolvedVariable& g : vars.globals()) {
+    if (!opts.runtime_globals &&
+        (g.name.starts_with("runtime.") || g.name.starts_with("internal/")))
+      continue;
+    if (!g.addr || g.type == nullptr) continue;
+    ++out.globals_scanned;
+    w.walk_root(vars.values(), g.type, *g.addr, "global " + g.name);
   }
-};
+}
 
-class Walker {
- public:
-  Walker(ValueReader& values, const PitfallOptions& opts, report::Pitfalls& out,
-         std::set<uint64_t>& reported)
-      : values_(values), opts_(opts), out_(out), reported_(reported) {}
-
-  void walk(const GoType* t, RemoteAddr addr, const std::string& path, int depth) {
-    if (t == nullptr || depth > opts_.max_depth || budget_exhausted()) return;
-    if (!visited_.insert({addr.value(), t}).second) return;
-    ++out_.values_visited;
-    switch (t->kind) {
-      case Kind::kInterface:
-        interface(t, addr, path, depth);
-        break;
-      case Kind::kStruct:
-        for (const auto& f : t->fields) {
-          if (may_hold_interface(f.type)) walk(f.type, addr + f.offset, path + "." + f.name, depth);
-        }
-        break;
-      case Kind::kArray:
-        if (t->elem != nullptr && may_hold_interface(t->elem)) {
-          uint64_t n = std::min<uint64_t>(t->len, opts_.max_elements);
-          for (uint64_t i = 0; i < n; ++i)
-            walk(t->elem, addr + i * t->elem->size, fmt::format("{}[{}]", path, i), depth + 1);
-        }
-        break;
-      case Kind::kSlice: {
-        if (t->elem == nullptr || !may_hold_interface(t->elem)) break;
-        auto p = values_.read_word(addr);
-        auto l = values_.read_word(addr + 8);
-        auto c = values_.read_word(addr + 16);
-        if (!p || !l || !c || *p == 0 || *l > *c) break;
-        uint64_t n = std::min<uint64_t>(*l, opts_.max_elements);
-        for (uint64_t i = 0; i < n; ++i) {
-          walk(t->elem, RemoteAddr(*p + i * t->elem->size), fmt::format("{}[{}]", path, i),
-               depth + 1);
-        }
-        break;
+void search_frames(VariableSession& vars, const report::Goroutines& gs, TypedNilWalker& w,
+                   const PitfallOptions& opts, report::Pitfalls& out) {
+  // The runtime's own frames hold its internals (raw arrays, unions), not user values.
+  auto internal = [&](const std::string& fn) {
+    return !opts.runtime_globals && (fn.starts_with("runtime.") || fn.starts_with("internal/"));
+  };
+  for (const report::Goroutine& g : gs.goroutines) {
+    bool first = true;
+    for (size_t i = 0; i < g.frames.size(); ++i) {
+      const report::Frame& f = g.frames[i];
+      if (f.inlined) continue;
+      bool trapped = first && g.status == "running";
+      first = false;
+      bool inlines_user = i > 0 && g.frames[i - 1].inlined && !internal(g.frames[i - 1].function);
+      if (internal(f.function) && !inlines_user) continue;
+      if (w.budget_exhausted()) return;
+      ++out.frames_scanned;
+      const user_regs_struct* regs = trapped ? vars.thread_registers(g, f) : nullptr;
+      for (const ResolvedVariable& v : vars.frame_variables(f, trapped, regs)) {
+        if (!v.addr || v.type == nullptr || !w.may_hold_interface(v.type)) continue;
+        size_t k = frame_of_variable(g.frames, i, v);
+        const report::Frame& at = g.frames[k];
+        if (internal(at.function) || (k == i && v.inline_depth > 0)) continue;
+        ValueReader local(vars.type_system(), v.assembled ? *v.assembled : vars.values().memory(),
+                          vars.values().limits());
+        w.walk_root(local, v.type, *v.addr,
+                    fmt::format("goroutine {} frame {}{} {} {}", g.goid, at.function,
+                                at.inlined ? " (inlined)" : "", v.arg ? "arg" : "local", v.name));
       }
-      case Kind::kPointer: {
-        if (t->elem == nullptr || !may_hold_interface(t->elem)) break;
-        auto p = values_.read_word(addr);
-        if (p && *p != 0) walk(t->elem, RemoteAddr(*p), path, depth + 1);
-        break;
-      }
-      case Kind::kMap: {
-        if (t->elem == nullptr || !may_hold_interface(t->elem)) break;
-        auto p = values_.read_word(addr);
-        if (!p || *p == 0) break;
-        std::string why;
-        values_.map_entries(
-            t, *p, opts_.max_elements,
-            [&](RemoteAddr k, RemoteAddr v) {
-              std::string key = values_.render(t->key, k, values_.limits().max_depth);
-              walk(t->elem, v, fmt::format("{}[{}]", path, key), depth + 1);
-            },
-            &why);
-        if (!why.empty()) warn(fmt::format("{}: map not fully examined: {}", path, why));
-        break;
-      }
-      default:
-        break;
     }
   }
+}
 
- private:
-  bool budget_exhausted() {
-    if (out_.values_visited < opts_.max_values) return false;
-    if (!out_.stopped_at_max_values) {  // once per report, not once per variable
-      out_.warnings.push_back(
-          fmt::format("stopped after visiting {} values (--max-values): the rest was not examined",
-                      opts_.max_values));
-      out_.stopped_at_max_values = true;
-    }
-    return true;
-  }
-
-  // At most kMaxWarnings damaged values are named; the rest are counted in the last one.
-  void warn(std::string w) {
-    constexpr size_t kMaxWarnings = 100;
-    if (warned_ < kMaxWarnings) out_.warnings.push_back(std::move(w));
-    if (++warned_ == kMaxWarnings + 1) out_.warnings.push_back("more damaged values not listed");
-  }
-
-  // Types that cannot contain an interface need no walk (strings, numbers, ...).
-  bool may_hold_interface(const GoType* t, int depth = 0) {
-    if (t == nullptr || depth > 8) return true;
-    if (auto it = memo_.find(t); it != memo_.end()) return it->second;
-    memo_[t] = true;  // provisional: recursive types are assumed to
-    bool r = true;
-    switch (t->kind) {
-      case Kind::kInterface:
-        r = true;
-        break;
-      case Kind::kStruct:
-        r = std::any_of(t->fields.begin(), t->fields.end(), [&](const GoType::Field& f) {
-          return may_hold_interface(f.type, depth + 1);
-        });
-        break;
-      case Kind::kArray:
-      case Kind::kSlice:
-      case Kind::kPointer:
-        r = may_hold_interface(t->elem, depth + 1);
-        break;
-      case Kind::kMap:
-        r = may_hold_interface(t->elem, depth + 1);
-        break;
-      case Kind::kInvalid:
-        r = false;
-        break;
-      default:
-        r = false;
-        break;
-    }
-    memo_[t] = r;
-    return r;
-  }
-
-  void interface(const GoType* t, RemoteAddr addr, const std::string& path, int depth) {
-    InterfaceValue v = values_.interface_value(t, addr);
-    if (!v.problem.empty()) warn(fmt::format("{}: interface unreadable: {}", path, v.problem));
-    if (v.nil || v.dynamic == nullptr) return;
-    if (v.typed_nil()) {
-      if (addr.value() < AssembledMemory::kBase && !reported_.insert(addr.value()).second) return;
-      report::Pitfall p;
-      p.location = path;
-      p.interface_type = t->name;
-      p.dynamic_type = v.dynamic->name;
-      p.address = addr.value() < AssembledMemory::kBase ? addr.value() : 0;
-      p.why = std::string(kWhy);
-      out_.pitfalls.push_back(std::move(p));
+// Heap objects whose type the runtime records are roots of their own; pointers into them are
+// not followed from elsewhere, so what lies in them is named after them.
+void search_typed_heap(VariableSession& vars, const HeapIndex& heap, TypedNilWalker& w,
+                       const PitfallOptions& opts, report::Pitfalls& out) {
+  struct Root {
+    HeapObject obj;
+    HeapIndex::RecordedType rec;
+    const GoType* type;
+  };
+  std::vector<Root> roots;
+  std::unordered_set<uint64_t> bases;
+  uint64_t untyped = 0;
+  heap.for_each_object([&](const HeapObject& o) {
+    auto rec = heap.recorded_type(o);
+    if (!rec) return;
+    const GoType* t = vars.type_system().from_runtime(rec->type);
+    if (t->kind == Kind::kInvalid || t->size == 0 || t->size > rec->bytes) {
+      ++untyped;  // e.g. a type made by reflect, outside the type sections
       return;
     }
-    walk(v.dynamic, v.value_addr, path, depth + 1);
+    if (!opts.runtime_globals && runtime_internal(t->name)) return;
+    if (!w.may_hold_interface(t)) return;
+    roots.push_back({o, *rec, t});
+    bases.insert(o.base.value());
+  });
+  if (untyped != 0) {
+    out.warnings.push_back(
+        fmt::format("{} heap objects record a type that could not be read: not searched", untyped));
   }
+  w.set_stop([&](uint64_t addr) {
+    auto o = heap.object_at(RemoteAddr(addr));
+    return o && bases.contains(o->base.value());
+  });
+  for (const Root& r : roots) {
+    if (w.budget_exhausted()) break;
+    ++out.heap_objects_scanned;
+    std::string path = fmt::format("heap object {:#x} ({}) ", r.rec.data.value(), r.type->name);
+    uint64_t n = r.rec.bytes / r.type->size;
+    if (n == 1) {
+      w.walk_root(vars.values(), r.type, r.rec.data, path);
+      continue;
+    }
+    for (uint64_t i = 0; i < n && i < opts.max_elements; ++i) {
+      w.walk_root(vars.values(), r.type, r.rec.data + i * r.type->size,
+                  fmt::format("{}[{}]", path, i));
+    }
+  }
+  w.set_stop(nullptr);
+}
 
-  ValueReader& values_;
-  const PitfallOptions& opts_;
-  report::Pitfalls& out_;
-  std::set<uint64_t>& reported_;
-  std::unordered_set<std::pair<uint64_t, const GoType*>, PairHash> visited_;
-  std::unordered_map<const GoType*, bool> memo_;
-  size_t warned_ = 0;
-};
+std::string stripped_warning(VariableSession& vars, const HeapIndex* heap, int go_minor) {
+  std::string w = vars.no_dwarf() +
+                  ": package-level variables and goroutine frames were not searched (no "
+                  "variables without DWARF)";
+  if (heap == nullptr) return w + "; no interface value could be located";
+  if (go_minor <= 21) {
+    return w + fmt::format(
+                   "; Go 1.{} records no type for heap objects (allocation headers came in Go "
+                   "1.22): no interface value could be located",
+                   go_minor);
+  }
+  return w +
+         "; searched the heap objects whose type the runtime records (objects over 512 bytes "
+         "that hold pointers, large objects) and the fields, elements, maps and interfaces they "
+         "reach; not searched: globals, frames, and objects reached only from them";
+}
 
 }  // namespace
 
 report::Pitfalls find_pitfalls(VariableSession& vars, const report::Goroutines& gs,
-                               const PitfallOptions& opts) {
+                               const PitfallOptions& opts, const HeapIndex* heap) {
   report::Pitfalls out;
   out.go_version = gs.go_version;
   if (!vars.types().problem().empty()) out.warnings.push_back(vars.types().problem());
+  TypedNilWalker w(opts, out);
   if (!vars.no_dwarf().empty()) {
-    out.warnings.push_back(vars.no_dwarf() +
-                           ": package-level variables and frame variables were not examined; "
-                           "no interface value could be located");
-    return out;
-  }
-  std::set<uint64_t> reported;
-  {
-    Walker w(vars.values(), opts, out, reported);
-    for (const ResolvedVariable& g : vars.globals()) {
-      if (!opts.runtime_globals &&
-          (g.name.starts_with("runtime.") || g.name.starts_with("internal/")))
-        continue;
-      if (!g.addr || g.type == nullptr) continue;
-      ++out.globals_scanned;
-      w.walk(g.type, *g.addr, "global " + g.name, 0);
-    }
-  }
-  for (const report::Goroutine& g : gs.goroutines) {
-    bool first = true;
-    for (const report::Frame& f : g.frames) {
-      if (f.inlined) continue;
-      bool trapped = first && g.status == "running";
-      first = false;
-      // The runtime's own frames hold its internals (raw arrays, unions), not user values.
-      if (!opts.runtime_globals &&
-          (f.function.starts_with("runtime.") || f.function.starts_with("internal/")))
-        continue;
-      ++out.frames_scanned;
-      for (const ResolvedVariable& v : vars.frame_variables(f, trapped)) {
-        if (!v.addr || v.type == nullptr) continue;
-        ValueReader local(vars.type_system(), v.assembled ? *v.assembled : vars.values().memory(),
-                          vars.values().limits());
-        Walker w(local, opts, out, reported);
-        w.walk(v.type, *v.addr,
-               fmt::format("goroutine {} frame {} {} {}", g.goid, f.function,
-                           v.arg ? "arg" : "local", v.name),
-               0);
-      }
-    }
+    int minor = vars.types().runtime().binary().version().minor;
+    out.warnings.push_back(stripped_warning(vars, heap, minor));
+    if (heap != nullptr && minor > 21) search_typed_heap(vars, *heap, w, opts, out);
+  } else {
+    search_globals(vars, w, opts, out);
+    search_frames(vars, gs, w, opts, out);
   }
   std::sort(
       out.pitfalls.begin(), out.pitfalls.end(),

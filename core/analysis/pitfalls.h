@@ -1,8 +1,11 @@
 // `pitfalls`: typed-nil interfaces in package-level variables, in the arguments and locals of
-// every goroutine's frames, and in what those reach within a bounded depth.
+// every goroutine's frames, and in what those reach within a bounded depth. Without DWARF
+// (stripped) there are no variables: the roots are then the heap objects whose type the runtime
+// records (Go 1.22+), and what their fields reach.
 #pragma once
 
 #include "core/analysis/variables.h"
+#include "core/heap/heap.h"
 #include "core/report/goroutines.h"
 #include "core/report/pitfalls.h"
 
@@ -15,7 +18,9 @@ struct PitfallOptions {
   bool runtime_globals = false;   // also the runtime's own package-level variables
 };
 
+// `heap`: the heap captured in the same stop (capture_for_values with a HeapCapture, then
+// HeapIndex); only read for a stripped executable, and may be null (nothing is searched then).
 report::Pitfalls find_pitfalls(VariableSession& vars, const report::Goroutines& gs,
-                               const PitfallOptions& opts);
+                               const PitfallOptions& opts, const HeapIndex* heap = nullptr);
 
 }  // namespace ifx

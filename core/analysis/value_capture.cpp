@@ -4,11 +4,14 @@
 
 namespace ifx {
 
-std::vector<std::string> capture_for_values(GoRuntime& rt, const GoroutineSnapshot& snap) {
+std::vector<std::string> capture_for_values(GoRuntime& rt, const GoroutineSnapshot& snap,
+                                            HeapCapture* keep) {
   HeapOptions opts;
   opts.copy_noscan = true;
   HeapCapture cap = capture_heap(rt, opts, snap.goroutines);
-  return std::move(cap.problems);
+  std::vector<std::string> problems = cap.problems;
+  if (keep != nullptr) *keep = std::move(cap);
+  return problems;
 }
 
 }  // namespace ifx

@@ -27,7 +27,16 @@ struct ResolvedVariable {
   // A value the compiler split across stack slots is assembled here, at a synthetic address;
   // pointers inside it still lead into target memory. Null: addr is in target memory.
   std::shared_ptr<Memory> assembled;
+  // A variable of a function inlined at the frame's pc: that function and its inlining depth
+  // (see FrameVariable); "" and 0 for the physical function's own.
+  std::string inlined_function;
+  int inline_depth = 0;
 };
+
+// The logical frame (an inlined one, or the physical frame itself) that holds v, for the
+// physical frame at index `physical` of `frames` (inlined frames precede it, innermost first).
+size_t frame_of_variable(const std::vector<report::Frame>& frames, size_t physical,
+                         const ResolvedVariable& v);
 
 // Target memory with one synthetic range served from local bytes.
 class AssembledMemory : public Memory {
@@ -59,8 +68,14 @@ class VariableSession {
 
   std::vector<ResolvedVariable> globals();
   // Arguments and locals of one physical frame; `trapped`: the innermost frame of a running
-  // goroutine, whose pc is not a return address.
-  std::vector<ResolvedVariable> frame_variables(const report::Frame& f, bool trapped);
+  // goroutine, whose pc is not a return address; `regs`: the registers of the thread running
+  // it (variables in registers are read from them), null for a parked frame.
+  std::vector<ResolvedVariable> frame_variables(const report::Frame& f, bool trapped,
+                                                const user_regs_struct* regs = nullptr);
+  // The registers of the thread running g, when g is running, its thread's registers are known
+  // (a live stop, or NT_PRSTATUS in a core) and `innermost` is the frame they describe.
+  const user_regs_struct* thread_registers(const report::Goroutine& g,
+                                           const report::Frame& innermost);
 
  private:
   GoRuntime& rt_;

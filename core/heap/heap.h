@@ -189,6 +189,18 @@ class HeapIndex {
   };
   const TypeMask* type_mask(RemoteAddr type) const;
 
+  // The type the runtime itself records for obj (Go 1.22+: the allocation header of an object
+  // over 512 bytes in a small scan span, mspan.largeType of a large one): the type descriptor,
+  // where the typed data starts (past the header) and its bytes, which hold one or more values
+  // of that type (a slice's backing array records its element type). nullopt when the runtime
+  // records none (Go 1.21 and older, small or pointer-free objects, type not yet set).
+  struct RecordedType {
+    RemoteAddr type;
+    RemoteAddr data;
+    uint64_t bytes = 0;
+  };
+  std::optional<RecordedType> recorded_type(const HeapObject& obj) const;
+
  private:
   struct Arena {
     uint64_t number = 0;

@@ -302,4 +302,18 @@ bool HeapIndex::scan_object(const HeapObject& obj, const PointerFn& fn) const {
   return true;
 }
 
+std::optional<HeapIndex::RecordedType> HeapIndex::recorded_type(const HeapObject& obj) const {
+  if (cap_.go_minor <= 21 || obj.span >= cap_.spans.size()) return std::nullopt;
+  const HeapSpan& s = cap_.spans[obj.span];
+  if (s.noscan()) return std::nullopt;
+  if (s.large()) {
+    if (s.large_type.is_null()) return std::nullopt;
+    return RecordedType{s.large_type, obj.base, obj.size};
+  }
+  if (s.elemsize <= kMinSizeForMallocHeader) return std::nullopt;
+  auto header = rt_.memory().read_u64(obj.base);
+  if (!header || *header == 0) return std::nullopt;  // allocated, type not yet set (mallocgc)
+  return RecordedType{RemoteAddr(*header), obj.base + 8, obj.size - 8};
+}
+
 }  // namespace ifx

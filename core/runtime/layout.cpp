@@ -190,6 +190,8 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime.hchan.elemsize", {{"runtime.hchan", "elemsize"}}},
     {"runtime.hchan.closed", {{"runtime.hchan", "closed"}}},
     {"runtime.hchan.elemtype", {{"runtime.hchan", "elemtype"}}},
+    {"runtime.hchan.buf", {{"runtime.hchan", "buf"}}},
+    {"runtime.hchan.recvx", {{"runtime.hchan", "recvx"}}},
     {"runtime.hchan.recvq.first", {{"runtime.hchan", "recvq.first"}}},
     {"runtime.hchan.sendq.first", {{"runtime.hchan", "sendq.first"}}},
     {"runtime.sudog.g", {{"runtime.sudog", "g"}}},

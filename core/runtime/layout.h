@@ -157,6 +157,8 @@ enum class Fld : uint8_t {
   kHchanElemsize,
   kHchanClosed,
   kHchanElemtype,
+  kHchanBuf,    // the ring of dataqsiz elements (pitfalls: queued values)
+  kHchanRecvx,  // the ring index of the next value received
   kHchanRecvqFirst,
   kHchanSendqFirst,
   kSudogG,

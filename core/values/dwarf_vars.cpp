@@ -14,22 +14,33 @@ constexpr int kMaxScopeDepth = 64;
 constexpr size_t kMaxVariables = 4096;
 constexpr size_t kMaxCachedPcs = 1 << 16;
 
+// DW_AT_type, also through DW_AT_abstract_origin (the variables of an inlined call name their
+// type on the abstract function's variables).
 std::optional<uint64_t> type_die(Dwarf_Die* die) {
   Dwarf_Attribute attr;
   Dwarf_Die type;
-  if (dwarf_attr(die, DW_AT_type, &attr) == nullptr) return std::nullopt;
+  if (dwarf_attr_integrate(die, DW_AT_type, &attr) == nullptr) return std::nullopt;
   if (dwarf_formref_die(&attr, &type) == nullptr) return std::nullopt;
   return dwarf_dieoffset(&type);
+}
+
+std::string integrated_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  const char* n = nullptr;
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr) != nullptr) n = dwarf_formstring(&attr);
+  return n != nullptr ? n : "?";
 }
 
 // Evaluates one location expression; fills pieces or says why it cannot.
 void evaluate(const Dwarf_Op* ops, size_t n, uint64_t cfa, FrameVariable& v) {
   std::vector<uint64_t> stack;
   bool in_register = false;
+  unsigned reg = 0;
   auto flush = [&](uint64_t size) {
     VarPiece p;
     p.size = size;
     if (!in_register && !stack.empty()) p.addr = stack.back();
+    if (in_register) p.reg = reg;
     v.pieces.push_back(p);
     stack.clear();
     in_register = false;
@@ -64,10 +75,12 @@ void evaluate(const Dwarf_Op* ops, size_t n, uint64_t cfa, FrameVariable& v) {
         break;
       case DW_OP_regx:
         in_register = true;
+        reg = static_cast<unsigned>(op.number);
         break;
       default:
         if (op.atom >= DW_OP_reg0 && op.atom <= DW_OP_reg31) {
           in_register = true;
+          reg = op.atom - DW_OP_reg0;
           break;
         }
         v.unavailable = fmt::format("location operation {:#x} not supported", op.atom);
@@ -76,11 +89,11 @@ void evaluate(const Dwarf_Op* ops, size_t n, uint64_t cfa, FrameVariable& v) {
   }
   if (v.pieces.empty()) {
     if (in_register) {
-      v.unavailable = "in a register at this pc";
+      v.pieces.push_back({0, std::nullopt, reg});  // the whole value, in one register
     } else if (stack.empty()) {
       v.unavailable = "optimized away";
     } else {
-      v.pieces.push_back({0, stack.back()});
+      v.pieces.push_back({0, stack.back(), std::nullopt});
     }
   } else if (!stack.empty() || in_register) {
     flush(0);
@@ -163,21 +176,32 @@ std::vector<FrameVariable> DwarfVars::evaluate_at(uint64_t pc, uint64_t cfa) con
   Dwarf_Die fn;
   if (dwarf_offdie(dwarf_.handle(), std::prev(it)->die, &fn) == nullptr) return out;
   std::vector<FrameVariable> locals;
-  auto visit = [&](auto& self, Dwarf_Die* scope, int depth) -> void {
+  // Variables of inlined calls, per inlining depth (args first, then locals, in each).
+  std::vector<std::vector<FrameVariable>> inlined;
+  auto visit = [&](auto& self, Dwarf_Die* scope, int depth, int inline_depth,
+                   const std::string& inline_fn) -> void {
     Dwarf_Die child;
     if (depth > kMaxScopeDepth || dwarf_child(scope, &child) != 0) return;
     do {
       int tag = dwarf_tag(&child);
       if (tag == DW_TAG_lexical_block) {
-        if (dwarf_haspc(&child, pc) == 1) self(self, &child, depth + 1);
+        if (dwarf_haspc(&child, pc) == 1) self(self, &child, depth + 1, inline_depth, inline_fn);
+        continue;
+      }
+      if (tag == DW_TAG_inlined_subroutine) {
+        if (dwarf_haspc(&child, pc) == 1)
+          self(self, &child, depth + 1, inline_depth + 1, integrated_name(&child));
         continue;
       }
       if (tag != DW_TAG_formal_parameter && tag != DW_TAG_variable) continue;
-      if (out.size() + locals.size() >= kMaxVariables) return;
+      size_t count = out.size() + locals.size();
+      for (const auto& d : inlined) count += d.size();
+      if (count >= kMaxVariables) return;
       FrameVariable v;
-      const char* name = dwarf_diename(&child);
-      v.name = name != nullptr ? name : "?";
+      v.name = integrated_name(&child);
       v.is_arg = tag == DW_TAG_formal_parameter;
+      v.inlined_function = inline_fn;
+      v.inline_depth = inline_depth;
       v.type_die = type_die(&child).value_or(0);
       Dwarf_Attribute attr;
       if (dwarf_attr(&child, DW_AT_location, &attr) == nullptr) {
@@ -194,11 +218,23 @@ std::vector<FrameVariable> DwarfVars::evaluate_at(uint64_t pc, uint64_t cfa) con
           evaluate(expr, len, cfa, v);
         }
       }
-      (v.is_arg ? out : locals).push_back(std::move(v));
+      if (inline_depth == 0) {
+        (v.is_arg ? out : locals).push_back(std::move(v));
+      } else {
+        if (inlined.size() < static_cast<size_t>(inline_depth)) inlined.resize(inline_depth);
+        auto& at = inlined[inline_depth - 1];
+        auto pos = v.is_arg ? std::find_if(at.begin(), at.end(),
+                                           [](const FrameVariable& x) { return !x.is_arg; })
+                            : at.end();
+        at.insert(pos, std::move(v));
+      }
     } while (dwarf_siblingof(&child, &child) == 0);
   };
-  visit(visit, &fn, 0);
+  visit(visit, &fn, 0, 0, std::string());
   for (auto& v : locals) out.push_back(std::move(v));
+  for (auto& d : inlined) {
+    for (auto& v : d) out.push_back(std::move(v));
+  }
   return out;
 }
 

@@ -25,6 +25,7 @@ struct DwarfGlobal {
 struct VarPiece {
   uint64_t size = 0;
   std::optional<uint64_t> addr;  // runtime address; nullopt: not in memory at this pc
+  std::optional<unsigned> reg;   // DWARF register number (amd64) when it is in a register
 };
 
 struct FrameVariable {
@@ -33,6 +34,11 @@ struct FrameVariable {
   uint64_t type_die = 0;
   std::vector<VarPiece> pieces;  // one piece without size for a plain memory location
   std::string unavailable;       // why it cannot be read at this pc ("optimized away")
+  // A variable of a function inlined at this pc (DW_TAG_inlined_subroutine): that function's
+  // name ("main.helper") and how deep it is inlined (1: into the physical function, 2: into
+  // that one, ...). "" and 0 for the physical function's own variables.
+  std::string inlined_function;
+  int inline_depth = 0;
 };
 
 class DwarfVars {
@@ -44,8 +50,9 @@ class DwarfVars {
   }
   const std::vector<DwarfGlobal>& globals() const { return globals_; }
   bool has_function(uint64_t pc) const;
-  // Arguments first (in declaration order), then locals visible at link-time pc `pc`. `cfa` is
-  // the runtime address of the frame's canonical frame address (the caller's sp).
+  // Arguments first (in declaration order), then locals visible at link-time pc `pc`, then the
+  // arguments and locals of the functions inlined at that pc, outermost first. `cfa` is the
+  // runtime address of the frame's canonical frame address (the caller's sp).
   std::vector<FrameVariable> frame_variables(uint64_t pc, uint64_t cfa) const;
 
  private:

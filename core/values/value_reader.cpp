@@ -1,19 +1,18 @@
 // Reads and previews Go values; every count read from the target is bounded before use.
 #include "core/values/value_reader.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <unordered_set>
 
 #include "core/runtime/go_runtime.h"
+#include "core/values/go_map.h"
 
 namespace ifx {
 namespace {
 
-constexpr uint8_t kMinTopHash = 5;  // classic buckets: tophash below this marks an empty slot
-constexpr uint64_t kBucketSlots = 8;
-constexpr uint64_t kMaxOverflowChain = 1 << 12;
-constexpr uint64_t kMaxBucketBits = 40;
+constexpr uint64_t kBucketSlots = 8;  // swiss group slots
 
 const GoType::Field* field_named(const GoType* t, std::string_view name) {
   if (t == nullptr) return nullptr;
@@ -80,7 +79,10 @@ bool InterfaceValue::typed_nil() const {
 }
 
 ValueReader::ValueReader(TypeSystem& types, Memory& mem, ValueLimits limits)
-    : types_(types), mem_(mem), limits_(limits) {}
+    : types_(&types), mem_(mem), limits_(limits) {}
+
+ValueReader::ValueReader(Memory& mem, ValueLimits limits)
+    : types_(nullptr), mem_(mem), limits_(limits) {}
 
 std::string ValueReader::unreadable(RemoteAddr a, uint64_t size) {
   return fmt::format("<unreadable at {}: {}>", a, mem_.why_unreadable(a, size));
@@ -99,17 +101,21 @@ InterfaceValue ValueReader::interface_value(const GoType* t, RemoteAddr addr) {
     v.nil = true;
     return v;
   }
+  if (types_ == nullptr) {
+    v.problem = "no runtime type descriptors";
+    return v;
+  }
   RemoteAddr type_addr(*w0);
   if (!t->empty_interface) {
     std::string why;
-    auto tab = types_.reader().itab(RemoteAddr(*w0), &why);
+    auto tab = types_->reader().itab(RemoteAddr(*w0), &why);
     if (!tab) {
       v.problem = why;
       return v;
     }
     type_addr = tab->type;
   }
-  const GoType* dyn = types_.from_runtime(type_addr);
+  const GoType* dyn = types_->from_runtime(type_addr);
   if (dyn->kind == Kind::kInvalid) {
     v.problem = dyn->problem;
     return v;
@@ -286,6 +292,40 @@ std::string ValueReader::render(const GoType* t, RemoteAddr addr, int depth) {
   }
 }
 
+bool ValueReader::chan_elements(const GoType* chan, uint64_t hchan, size_t max,
+                                const std::function<void(RemoteAddr)>& f, std::string* why) {
+  constexpr uint64_t kMaxChanBuffer = uint64_t{1} << 40;  // bytes: makechan's maxAlloc bound
+  if (types_ == nullptr || chan->elem == nullptr) {
+    *why = "no runtime type descriptors";
+    return false;
+  }
+  const Layout& layout = types_->reader().runtime().layout();
+  auto qf = layout.field(Fld::kHchanQcount), df = layout.field(Fld::kHchanDataqsiz),
+       bf = layout.field(Fld::kHchanBuf), rf = layout.field(Fld::kHchanRecvx);
+  if (!qf || !df || !bf || !rf) {
+    *why = "channel layout unknown for this Go version";
+    return false;
+  }
+  auto qcount = mem_.read_u64(RemoteAddr(hchan + qf->offset));
+  auto size = mem_.read_u64(RemoteAddr(hchan + df->offset));
+  auto buf = mem_.read_u64(RemoteAddr(hchan + bf->offset));
+  auto recvx = mem_.read_u64(RemoteAddr(hchan + rf->offset));
+  if (!qcount || !size || !buf || !recvx) {
+    *why = fmt::format("channel unreadable: {}", mem_.why_unreadable(RemoteAddr(hchan), 64));
+    return false;
+  }
+  uint64_t stride = chan->elem->size;
+  if (*qcount == 0 || stride == 0) return true;
+  if (*qcount > *size || *recvx >= *size || *size > kMaxChanBuffer / stride) {
+    *why = fmt::format("implausible channel (qcount {}, dataqsiz {}, recvx {})", *qcount, *size,
+                       *recvx);
+    return false;
+  }
+  uint64_t n = std::min<uint64_t>(*qcount, max);
+  for (uint64_t i = 0; i < n; ++i) f(RemoteAddr(*buf + ((*recvx + i) % *size) * stride));
+  return true;
+}
+
 std::optional<uint64_t> ValueReader::map_len(uint64_t map_ptr) {
   // Both layouts keep the count in the first word (hmap.count int, maps.Map.used uint64).
   return mem_.read_u64(RemoteAddr(map_ptr));
@@ -294,7 +334,11 @@ std::optional<uint64_t> ValueReader::map_len(uint64_t map_ptr) {
 bool ValueReader::map_entries(const GoType* map, uint64_t map_ptr, size_t max,
                               const std::function<void(RemoteAddr, RemoteAddr)>& f,
                               std::string* why) {
-  const Layout& layout = types_.reader().runtime().layout();
+  if (types_ == nullptr) {
+    *why = "no runtime type descriptors";
+    return false;
+  }
+  const Layout& layout = types_->reader().runtime().layout();
   if (map->map_group == nullptr) {
     *why = "map layout unknown (no bucket/group type)";
     return false;
@@ -351,66 +395,51 @@ SlotLayout slot_layout(const GoType* map) {
 
 }  // namespace
 
+// The classic layout is walked by go_map (the walker labels and pprof labels use too), with the
+// bucket layout the map's own bucket type describes and the hmap offsets of this version.
 bool ValueReader::walk_classic(const GoType* map, uint64_t h, size_t max,
                                const std::function<void(RemoteAddr, RemoteAddr)>& f,
                                std::string* why) {
-  const Layout& layout = types_.reader().runtime().layout();
+  const Layout& layout = types_->reader().runtime().layout();
   SlotLayout s = slot_layout(map);
-  const auto* topbits = field_named(map->map_group, "topbits");
   const auto* overflow = field_named(map->map_group, "overflow");
-  if (!s.ok || topbits == nullptr || overflow == nullptr) {
+  auto count = layout.field(Fld::kHmapCount);
+  auto log2 = layout.field(Fld::kHmapB);
+  auto buckets = layout.field(Fld::kHmapBuckets);
+  auto old = layout.field(Fld::kHmapOldbuckets);
+  if (!s.ok || overflow == nullptr || !count || !log2 || !buckets || !old || log2->offset == 0) {
     *why = "bucket layout not understood";
     return false;
   }
-  auto B = read_uint(mem_, RemoteAddr(h + layout.field(Fld::kHmapB)->offset), 1);
-  auto buckets = mem_.read_u64(RemoteAddr(h + layout.field(Fld::kHmapBuckets)->offset));
-  auto old = mem_.read_u64(RemoteAddr(h + layout.field(Fld::kHmapOldbuckets)->offset));
-  if (!B || !buckets || !old) {
-    *why = fmt::format("map header unreadable: {}", mem_.why_unreadable(RemoteAddr(h), 48));
+  GoMapBucketLayout b;
+  b.key_slot = s.key_stride;
+  b.value_slot = s.elem_stride;
+  b.key_indirect = s.key_indirect;
+  b.value_indirect = s.elem_indirect;
+  b.keys_offset = s.keys;
+  b.values_offset = s.elems;
+  b.overflow_offset = overflow->offset;
+  b.bucket_size = map->map_group->size;
+  GoHmapLayout hl;
+  hl.count = count->offset;
+  hl.flags = log2->offset - 1;  // flags uint8 precedes B uint8 in every version
+  hl.log2_buckets = log2->offset;
+  hl.buckets = buckets->offset;
+  hl.oldbuckets = old->offset;
+  hl.size = std::max({hl.count, hl.buckets, hl.oldbuckets}) + 8;
+  GoMapContents c = read_go_map(mem_, RemoteAddr(h), b, max, hl);
+  for (const GoMapEntry& e : c.entries) f(e.key, e.value);
+  if (!c.error.empty()) {
+    *why = c.error;
     return false;
   }
-  if (*B > kMaxBucketBits) {
-    *why = fmt::format("implausible map (B = {})", *B);
-    return false;
-  }
-  size_t seen = 0;
-  uint64_t visited = 0;
-  uint64_t bsize = map->map_group->size;
-  auto walk = [&](uint64_t base, uint64_t n) -> bool {
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t b = base + i * bsize;
-      for (uint64_t chain = 0; b != 0 && chain < kMaxOverflowChain; ++chain) {
-        if (++visited > limits_.max_map_buckets) {
-          *why = "too many buckets: stopped";
-          return false;
-        }
-        std::array<uint8_t, kBucketSlots> top{};
-        if (!mem_.read_exact(RemoteAddr(b + topbits->offset), top)) {
-          *why = fmt::format("bucket unreadable: {}", mem_.why_unreadable(RemoteAddr(b), 8));
-          return false;
-        }
-        for (uint64_t j = 0; j < kBucketSlots; ++j) {
-          if (top[j] < kMinTopHash) continue;
-          if (seen++ >= max) return true;
-          RemoteAddr k(b + s.keys + j * s.key_stride), e(b + s.elems + j * s.elem_stride);
-          if (s.key_indirect) k = RemoteAddr(mem_.read_u64(k).value_or(0));
-          if (s.elem_indirect) e = RemoteAddr(mem_.read_u64(e).value_or(0));
-          f(k, e);
-        }
-        b = mem_.read_u64(RemoteAddr(b + overflow->offset)).value_or(0);
-      }
-    }
-    return true;
-  };
-  if (*buckets != 0 && !walk(*buckets, uint64_t{1} << *B)) return false;
-  if (*old != 0 && *B > 0 && !walk(*old, uint64_t{1} << (*B - 1))) return false;
   return true;
 }
 
 bool ValueReader::walk_swiss(const GoType* map, uint64_t m, size_t max,
                              const std::function<void(RemoteAddr, RemoteAddr)>& f,
                              std::string* why) {
-  const Layout& layout = types_.reader().runtime().layout();
+  const Layout& layout = types_->reader().runtime().layout();
   SlotLayout s = slot_layout(map);
   const auto* ctrl = field_named(map->map_group, "ctrl");
   auto data_f = layout.field(Fld::kSwissTableGroupsData);

@@ -37,9 +37,10 @@ struct InterfaceValue {
 class ValueReader {
  public:
   ValueReader(TypeSystem& types, Memory& mem, ValueLimits limits = {});
+  // Without the runtime's type descriptors (unit tests): interfaces and maps are unreadable.
+  explicit ValueReader(Memory& mem, ValueLimits limits = {});
 
   Memory& memory() { return mem_; }
-  TypeSystem& types() { return types_; }
   const ValueLimits& limits() const { return limits_; }
 
   // Delve-like preview: `error(*main.MyErr) nil`, `interface {}(int) 7`, `"text"`, `{A: 1}`.
@@ -50,6 +51,10 @@ class ValueReader {
   // were still passed to f).
   bool map_entries(const GoType* map, uint64_t map_ptr, size_t max,
                    const std::function<void(RemoteAddr, RemoteAddr)>& f, std::string* why);
+  // Calls f(element address) for up to `max` values queued in the buffer of the channel whose
+  // *hchan is `hchan`, in receive order; false with *why when the buffer could not be read.
+  bool chan_elements(const GoType* chan, uint64_t hchan, size_t max,
+                     const std::function<void(RemoteAddr)>& f, std::string* why);
   // The element count a map header claims.
   std::optional<uint64_t> map_len(uint64_t map_ptr);
   std::optional<uint64_t> read_word(RemoteAddr a) { return mem_.read_u64(a); }
@@ -63,7 +68,7 @@ class ValueReader {
   bool walk_swiss(const GoType* map, uint64_t m, size_t max,
                   const std::function<void(RemoteAddr, RemoteAddr)>& f, std::string* why);
 
-  TypeSystem& types_;
+  TypeSystem* types_;  // null: no runtime types
   Memory& mem_;
   ValueLimits limits_;
 };

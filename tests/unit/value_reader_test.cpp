@@ -1,0 +1,192 @@
+// The value reader and the pitfalls walk over a fake memory with hand-made types: previews of
+// strings, slices, structs and pointers with their bounds, damaged values said as such, and the
+// walk's shared visited set (each value once per run, again only when reached less deep).
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/analysis/pitfalls.h"
+#include "core/analysis/typed_nil_walk.h"
+#include "core/values/value_reader.h"
+
+using ifx::GoType;
+using ifx::Kind;
+using ifx::RemoteAddr;
+using ifx::ValueReader;
+
+namespace {
+
+// Little-endian memory mapped at [kBase, kBase + kSize); zeros unless put.
+class FakeMemory : public ifx::Memory {
+ public:
+  static constexpr uint64_t kBase = 0x10000, kSize = 0x10000;
+  FakeMemory() : bytes_(kSize) {}
+  size_t read(RemoteAddr addr, std::span<uint8_t> out) override {
+    uint64_t a = addr.value();
+    if (a < kBase || a >= kBase + kSize) return 0;
+    size_t n = std::min<uint64_t>(out.size(), kBase + kSize - a);
+    std::memcpy(out.data(), bytes_.data() + (a - kBase), n);
+    return n;
+  }
+  std::string why_unreadable(RemoteAddr, uint64_t) override { return "not mapped"; }
+  void put64(uint64_t a, uint64_t v) { std::memcpy(bytes_.data() + (a - kBase), &v, 8); }
+  void put(uint64_t a, std::string_view s) {
+    std::memcpy(bytes_.data() + (a - kBase), s.data(), s.size());
+  }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+GoType scalar(Kind k, std::string name, uint64_t size) {
+  GoType t;
+  t.kind = k;
+  t.name = std::move(name);
+  t.size = size;
+  t.resolved = true;
+  return t;
+}
+
+struct Types {
+  GoType int_t = scalar(Kind::kInt, "int", 8);
+  GoType string_t = scalar(Kind::kString, "string", 16);
+  GoType error_t = scalar(Kind::kInterface, "error", 16);
+  GoType slice_int = scalar(Kind::kSlice, "[]int", 24);
+  GoType node = scalar(Kind::kStruct, "main.Node", 24);  // {Next *Node; Err error}
+  GoType node_ptr = scalar(Kind::kPointer, "*main.Node", 8);
+  Types() {
+    slice_int.elem = &int_t;
+    node_ptr.elem = &node;
+    node.fields = {{"Next", &node_ptr, 0, false}, {"Err", &error_t, 8, false}};
+  }
+};
+
+constexpr uint64_t A = FakeMemory::kBase;
+
+}  // namespace
+
+TEST_CASE("value reader: strings quoted, escaped and cut at the bound") {
+  FakeMemory m;
+  ifx::ValueLimits limits;
+  limits.max_string = 8;
+  ValueReader r(m, limits);
+  Types t;
+  m.put64(A, A + 0x100);
+  m.put64(A + 8, 4);
+  m.put(A + 0x100, "a\t\"b");
+  CHECK(r.render(&t.string_t, RemoteAddr(A)) == R"("a\t\"b")");
+  m.put64(A + 8, 20);
+  m.put(A + 0x100, "0123456789abcdefghij");
+  CHECK(r.render(&t.string_t, RemoteAddr(A)) == R"("01234567"...+12 more)");
+  // Data outside memory: unreadable with the reason; nil data with a length: bad.
+  m.put64(A, 0x900000);
+  CHECK(r.render(&t.string_t, RemoteAddr(A)) == "<unreadable at 0x900000: not mapped>");
+  m.put64(A, 0);
+  CHECK(r.render(&t.string_t, RemoteAddr(A)) == "<bad string: nil data, len 20>");
+}
+
+TEST_CASE("value reader: slices bounded, damaged headers said") {
+  FakeMemory m;
+  ValueReader r(m);
+  Types t;
+  m.put64(A, A + 0x100);
+  m.put64(A + 8, 3);
+  m.put64(A + 16, 4);
+  for (uint64_t i = 0; i < 3; ++i) m.put64(A + 0x100 + 8 * i, 10 + i);
+  CHECK(r.render(&t.slice_int, RemoteAddr(A)) == "len: 3, cap: 4, [10, 11, 12]");
+  m.put64(A + 8, 5);
+  m.put64(A + 16, 2);
+  CHECK(r.render(&t.slice_int, RemoteAddr(A)) == "<bad slice: len 5 > cap 2>");
+  // 2^40 elements claimed: a bounded preview, the rest counted, nothing allocated for them.
+  m.put64(A + 8, uint64_t{1} << 40);
+  m.put64(A + 16, uint64_t{1} << 40);
+  std::string s = r.render(&t.slice_int, RemoteAddr(A));
+  CHECK(s.find("...+1099511627768 more]") != std::string::npos);
+  CHECK(r.render(&t.slice_int, RemoteAddr(0x900000)) == "<unreadable at 0x900000: not mapped>");
+}
+
+TEST_CASE("value reader: cyclic pointers end at the depth bound; interfaces need types") {
+  FakeMemory m;
+  ValueReader r(m);
+  Types t;
+  m.put64(A, A);  // Node.Next points to itself; Err is a nil interface
+  // Pointers are followed to --max-depth (2), then shown as addresses.
+  CHECK(r.render(&t.node, RemoteAddr(A)) ==
+        "{Next: 0x10000 {Next: 0x10000, Err: error nil}, Err: error nil}");
+  m.put64(A + 8, A + 0x200);  // a type word, but no type descriptors to read it with
+  CHECK(r.render(&t.error_t, RemoteAddr(A + 8)) ==
+        "error(<unreadable: no runtime type descriptors>)");
+  ifx::InterfaceValue v = r.interface_value(&t.error_t, RemoteAddr(A + 8));
+  CHECK_FALSE(v.typed_nil());
+}
+
+TEST_CASE("typed nil: a nil-able pointer shape with a nil data word") {
+  Types t;
+  GoType map_t = scalar(Kind::kMap, "map[string]int", 8);
+  map_t.direct_iface = true;
+  GoType ptr = t.node_ptr;
+  ptr.direct_iface = true;
+  ifx::InterfaceValue v;
+  v.dynamic = &ptr;
+  CHECK(v.typed_nil());
+  v.data_word = 0xc000010000;
+  CHECK_FALSE(v.typed_nil());
+  v.data_word = 0;
+  v.dynamic = &map_t;
+  CHECK(v.typed_nil());
+  v.dynamic = &t.int_t;  // an int 0 in an interface is a value, not a typed nil
+  CHECK_FALSE(v.typed_nil());
+  v.dynamic = &ptr;
+  v.nil = true;
+  CHECK_FALSE(v.typed_nil());
+}
+
+TEST_CASE("pitfalls walk: one visited set for all roots, revisited only less deep") {
+  FakeMemory m;
+  ValueReader r(m);
+  Types t;
+  // A chain of 5 nodes, the last pointing back to the first.
+  constexpr uint64_t n = 5;
+  for (uint64_t i = 0; i < n; ++i) m.put64(A + 0x100 * i, A + 0x100 * ((i + 1) % n));
+  ifx::PitfallOptions opts;
+  ifx::report::Pitfalls out;
+  ifx::TypedNilWalker w(opts, out);
+  w.walk_root(r, &t.node, RemoteAddr(A), "global main.a");
+  uint64_t first = out.values_visited;
+  CHECK(first == 3 * n);  // each node, its Next and its Err once: the cycle ends
+  // A second root reaching the same nodes walks only itself.
+  m.put64(A + 0x1000, A);
+  w.walk_root(r, &t.node_ptr, RemoteAddr(A + 0x1000), "global main.b");
+  CHECK(out.values_visited == first + 1);
+  CHECK(out.pitfalls.empty());
+  CHECK(out.warnings.empty());
+
+  // Reached first at the depth bound (children cut), then from a shallower root: walked again.
+  ifx::PitfallOptions shallow;
+  shallow.max_depth = 1;
+  ifx::report::Pitfalls out2;
+  ifx::TypedNilWalker w2(shallow, out2);
+  w2.walk_root(r, &t.node, RemoteAddr(A), "global main.a");  // node 1 at depth 1, node 2 cut
+  uint64_t before = out2.values_visited;
+  // Node 1 again, now at depth 0: walked again, and node 2 behind it for the first time.
+  w2.walk_root(r, &t.node, RemoteAddr(A + 0x100), "global main.c");
+  CHECK(out2.values_visited == before + 6);
+}
+
+TEST_CASE("pitfalls walk: --max-values warns once") {
+  FakeMemory m;
+  ValueReader r(m);
+  Types t;
+  for (uint64_t i = 0; i < 4; ++i) m.put64(A + 0x100 * i, A + 0x100 * (i + 1));
+  ifx::PitfallOptions opts;
+  opts.max_values = 3;
+  ifx::report::Pitfalls out;
+  ifx::TypedNilWalker w(opts, out);
+  w.walk_root(r, &t.node, RemoteAddr(A), "global main.a");
+  w.walk_root(r, &t.node, RemoteAddr(A + 0x800), "global main.b");
+  CHECK(out.values_visited == 3);
+  CHECK(out.stopped_at_max_values);
+  CHECK(out.warnings.size() == 1);
+}
