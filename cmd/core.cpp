@@ -36,7 +36,9 @@ ExitCode run_core(const CoreCmdOptions& o) {
   RuntimeReading reading = read_runtime(*s.runtime);
   LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
   // A core copies nothing here; it is the same call as `pitfalls` makes, for the same reads.
-  std::vector<std::string> value_problems = capture_for_values(*s.runtime, snap.goroutines);
+  HeapCapture heap_capture;
+  std::vector<std::string> value_problems =
+      capture_for_values(*s.runtime, snap.goroutines, &heap_capture);
   s.target->release_with_late_reads();
   report::TargetInfo info = describe_target(*s.runtime, std::move(reading));
   report::Goroutines goroutines;
@@ -44,7 +46,10 @@ ExitCode run_core(const CoreCmdOptions& o) {
   for (const auto& w : s.runtime->problems()) leaks.warnings.push_back(w);
   // The pitfalls section: the same analysis as `ifxray pitfalls`, over the same goroutines.
   VariableSession vars(*s.runtime, ValueLimits{});
-  report::Pitfalls pitfalls = find_pitfalls(vars, goroutines, o.pitfalls);
+  std::unique_ptr<HeapIndex> heap;  // stripped: typed heap objects are the roots
+  if (!vars.no_dwarf().empty())
+    heap = std::make_unique<HeapIndex>(*s.runtime, std::move(heap_capture));
+  report::Pitfalls pitfalls = find_pitfalls(vars, goroutines, o.pitfalls, heap.get());
   for (auto& p : value_problems) pitfalls.warnings.push_back(std::move(p));
   // The goroutines section is what `frames` prints: without the runtime's own goroutines.
   std::erase_if(goroutines.goroutines, [](const report::Goroutine& g) { return g.system; });
