@@ -70,6 +70,8 @@ std::optional<uint64_t> dwarf_register(const user_regs_struct& r, unsigned n) {
   }
 }
 
+}  // namespace
+
 // Contiguous pieces in memory read in place; pieces in several stack slots or registers are
 // assembled. A piece in a register needs the registers of the thread running the frame (`regs`:
 // only for a running goroutine's innermost frame); without them, or optimised away, the value is
@@ -143,6 +145,8 @@ void resolve_pieces(Memory& mem, std::vector<VarPiece> pieces, ResolvedVariable&
   v.assembled = std::make_shared<AssembledMemory>(mem, std::move(bytes));
   v.addr = RemoteAddr(AssembledMemory::kBase);
 }
+
+namespace {
 
 // Newer compilers also describe the words of a decomposed interface, string or slice as variables
 // of their own ("err.itab", "err.data"), in stack slots where the whole variable has no location:

@@ -33,6 +33,13 @@ struct ResolvedVariable {
   int inline_depth = 0;
 };
 
+// Places v (its type already set) from the DWARF pieces of its location: in target memory in
+// place, or assembled from stack slots and registers. `regs`: the registers of the thread
+// running the frame (a running goroutine's innermost frame), else null: a piece in a register
+// then makes v unavailable ("in a register, unavailable").
+void resolve_pieces(Memory& mem, std::vector<VarPiece> pieces, ResolvedVariable& v,
+                    const user_regs_struct* regs);
+
 // The logical frame (an inlined one, or the physical frame itself) that holds v, for the
 // physical frame at index `physical` of `frames` (inlined frames precede it, innermost first).
 size_t frame_of_variable(const std::vector<report::Frame>& frames, size_t physical,

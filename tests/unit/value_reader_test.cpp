@@ -1,6 +1,7 @@
 // The value reader and the pitfalls walk over a fake memory with hand-made types: previews of
 // strings, slices, structs and pointers with their bounds, damaged values said as such, and the
-// walk's shared visited set (each value once per run, again only when reached less deep).
+// walk's shared visited set (each value once per run, again only when reached less deep), and
+// variables placed in registers (amd64 DWARF numbering) read from a running thread's registers.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "core/analysis/pitfalls.h"
 #include "core/analysis/typed_nil_walk.h"
+#include "core/analysis/variables.h"
 #include "core/values/value_reader.h"
 
 using ifx::GoType;
@@ -189,4 +191,47 @@ TEST_CASE("pitfalls walk: --max-values warns once") {
   CHECK(out.values_visited == 3);
   CHECK(out.stopped_at_max_values);
   CHECK(out.warnings.size() == 1);
+}
+
+TEST_CASE("variables in registers: read from a running thread's registers, else unavailable") {
+  FakeMemory m;
+  Types t;
+  user_regs_struct regs{};
+  regs.rax = A + 0x40;  // DWARF register 0: the interface's type word
+  regs.rbx = 0;         // DWARF register 3: its data word
+  regs.r14 = 77;        // DWARF register 14
+  std::vector<ifx::VarPiece> iface = {{8, std::nullopt, 0u}, {8, std::nullopt, 3u}};
+
+  ifx::ResolvedVariable parked;
+  parked.type = &t.error_t;
+  ifx::resolve_pieces(m, iface, parked, nullptr);
+  CHECK(parked.unavailable == "in a register, unavailable");
+  CHECK_FALSE(parked.addr);
+
+  ifx::ResolvedVariable running;
+  running.type = &t.error_t;
+  ifx::resolve_pieces(m, iface, running, &regs);
+  REQUIRE(running.addr);
+  REQUIRE(running.assembled);
+  CHECK(running.assembled->read_u64(*running.addr) == A + 0x40);
+  CHECK(running.assembled->read_u64(*running.addr + 8) == 0);
+
+  // A whole int in one register (a piece without size), one in a stack slot and one in a
+  // register, and a vector register (not in the general set).
+  ifx::ResolvedVariable n;
+  n.type = &t.int_t;
+  ifx::resolve_pieces(m, {{0, std::nullopt, 14u}}, n, &regs);
+  REQUIRE(n.addr);
+  CHECK(n.assembled->read_u64(*n.addr) == 77);
+  m.put64(A + 0x80, A + 0x40);
+  ifx::ResolvedVariable mixed;
+  mixed.type = &t.error_t;
+  ifx::resolve_pieces(m, {{8, A + 0x80, std::nullopt}, {8, std::nullopt, 14u}}, mixed, &regs);
+  REQUIRE(mixed.addr);
+  CHECK(mixed.assembled->read_u64(*mixed.addr) == A + 0x40);
+  CHECK(mixed.assembled->read_u64(*mixed.addr + 8) == 77);
+  ifx::ResolvedVariable xmm;
+  xmm.type = &t.int_t;
+  ifx::resolve_pieces(m, {{8, std::nullopt, 17u}}, xmm, &regs);
+  CHECK(xmm.unavailable == "in register 17, not read");
 }
