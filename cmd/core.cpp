@@ -49,7 +49,8 @@ ExitCode run_core(const CoreCmdOptions& o) {
   std::unique_ptr<HeapIndex> heap;  // stripped: typed heap objects are the roots
   if (!vars.no_dwarf().empty())
     heap = std::make_unique<HeapIndex>(*s.runtime, std::move(heap_capture));
-  report::Pitfalls pitfalls = find_pitfalls(vars, goroutines, o.pitfalls, heap.get());
+  report::Pitfalls pitfalls =
+      find_pitfalls(vars, goroutines, o.pitfalls, heap.get(), &snap.blocking);
   for (auto& p : value_problems) pitfalls.warnings.push_back(std::move(p));
   // The goroutines section is what `frames` prints: without the runtime's own goroutines.
   std::erase_if(goroutines.goroutines, [](const report::Goroutine& g) { return g.system; });

@@ -39,10 +39,16 @@ ExitCode run_pitfalls(const PitfallsCmdOptions& o) {
   // Without DWARF the typed heap objects are the roots (their spans were read in the stop).
   double heap_copy_ms = heap_capture.capture_ms;
   std::unique_ptr<HeapIndex> heap;
-  if (!vars.no_dwarf().empty())
+  std::unique_ptr<BlockingSnapshot> blocking;
+  if (!vars.no_dwarf().empty()) {
     heap = std::make_unique<HeapIndex>(*s.runtime, std::move(heap_capture));
+    // Sudogs and channels are heap objects, g structs and the semaphore table copied data: read
+    // from the snapshot, after the stop.
+    blocking = std::make_unique<BlockingSnapshot>(
+        read_blocking(*s.runtime, snap.goroutines, BlockingLimits{}));
+  }
   auto walk_start = std::chrono::steady_clock::now();
-  report::Pitfalls report = find_pitfalls(vars, gs, o.pitfalls, heap.get());
+  report::Pitfalls report = find_pitfalls(vars, gs, o.pitfalls, heap.get(), blocking.get());
   double walk_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - walk_start)
           .count();

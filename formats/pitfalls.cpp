@@ -27,6 +27,7 @@ std::string render_json(const report::Pitfalls& p) {
   w.end_array();
   w.field("globals_scanned", p.globals_scanned).field("frames_scanned", p.frames_scanned);
   w.field("heap_objects_scanned", p.heap_objects_scanned);
+  w.field("channels_scanned", p.channels_scanned);
   w.field("values_visited", p.values_visited);
   w.key("warnings").begin_array();
   for (const auto& s : p.warnings) w.value(s);
@@ -53,6 +54,7 @@ std::string render_text(const report::Pitfalls& p) {
                      p.frames_scanned);
   if (p.heap_objects_scanned != 0)
     out += fmt::format("{} typed heap objects, ", p.heap_objects_scanned);
+  if (p.channels_scanned != 0) out += fmt::format("{} channels, ", p.channels_scanned);
   out += fmt::format("{} values\n", p.values_visited);
   for (const auto& w : p.warnings) out += fmt::format("warning: {}\n", escape_terminal(w));
   return out;

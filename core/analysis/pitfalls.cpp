@@ -116,35 +116,58 @@ void search_typed_heap(VariableSession& vars, const HeapIndex& heap, TypedNilWal
   w.set_stop(nullptr);
 }
 
-std::string stripped_warning(VariableSession& vars, const HeapIndex* heap, int go_minor) {
+// Channels that goroutines wait on carry their element type (hchan.elemtype): their queued
+// values are searched, in every Go version.
+void search_waited_channels(VariableSession& vars, const BlockingSnapshot& blocking,
+                            TypedNilWalker& w, report::Pitfalls& out) {
+  for (const auto& [addr, ch] : blocking.channels) {
+    if (!ch.error.empty() || ch.elemtype.is_null() || ch.qcount == 0) continue;
+    const GoType* elem = vars.type_system().from_runtime(ch.elemtype);
+    if (elem->kind == Kind::kInvalid || !w.may_hold_interface(elem)) continue;
+    ++out.channels_scanned;
+    w.walk_channel(vars.values(), elem, addr.value(),
+                   fmt::format("channel {:#x} (chan {})", addr.value(), elem->name));
+  }
+}
+
+std::string stripped_warning(VariableSession& vars, const HeapIndex* heap,
+                             const BlockingSnapshot* blocking, int go_minor) {
   std::string w = vars.no_dwarf() +
                   ": package-level variables and goroutine frames were not searched (no "
                   "variables without DWARF)";
-  if (heap == nullptr) return w + "; no interface value could be located";
-  if (go_minor <= 21) {
-    return w + fmt::format(
-                   "; Go 1.{} records no type for heap objects (allocation headers came in Go "
-                   "1.22): no interface value could be located",
-                   go_minor);
+  std::string chans = blocking != nullptr ? "the values queued in channels goroutines wait on" : "";
+  if (heap != nullptr && go_minor <= 21) {
+    w += fmt::format(
+        "; Go 1.{} records no type for heap objects (allocation headers came in Go 1.22): heap "
+        "objects not searched",
+        go_minor);
+    heap = nullptr;
   }
-  return w +
-         "; searched the heap objects whose type the runtime records (objects over 512 bytes "
-         "that hold pointers, large objects) and the fields, elements, maps and interfaces they "
-         "reach; not searched: globals, frames, and objects reached only from them";
+  if (heap == nullptr && chans.empty()) return w + "; no interface value could be located";
+  w += "; searched: ";
+  if (heap != nullptr) {
+    w += "the heap objects whose type the runtime records (objects over 512 bytes that hold "
+         "pointers, large objects)";
+    if (!chans.empty()) w += ", ";
+  }
+  return w + chans +
+         ", and what their types reach; not searched: globals, frames, and what only they reach";
 }
 
 }  // namespace
 
 report::Pitfalls find_pitfalls(VariableSession& vars, const report::Goroutines& gs,
-                               const PitfallOptions& opts, const HeapIndex* heap) {
+                               const PitfallOptions& opts, const HeapIndex* heap,
+                               const BlockingSnapshot* blocking) {
   report::Pitfalls out;
   out.go_version = gs.go_version;
   if (!vars.types().problem().empty()) out.warnings.push_back(vars.types().problem());
   TypedNilWalker w(opts, out);
   if (!vars.no_dwarf().empty()) {
     int minor = vars.types().runtime().binary().version().minor;
-    out.warnings.push_back(stripped_warning(vars, heap, minor));
+    out.warnings.push_back(stripped_warning(vars, heap, blocking, minor));
     if (heap != nullptr && minor > 21) search_typed_heap(vars, *heap, w, opts, out);
+    if (blocking != nullptr) search_waited_channels(vars, *blocking, w, out);
   } else {
     search_globals(vars, w, opts, out);
     search_frames(vars, gs, w, opts, out);

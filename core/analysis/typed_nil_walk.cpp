@@ -170,14 +170,31 @@ void TypedNilWalker::map_values(const GoType* t, RemoteAddr addr, int depth) {
   if (!why.empty()) warn(fmt::format("{}: map not fully examined: {}", path_, why));
 }
 
-// Values queued in a buffered channel, in the order they will be received.
+void TypedNilWalker::walk_channel(ValueReader& values, const GoType* elem, uint64_t hchan,
+                                  std::string path) {
+  if (budget_exhausted()) return;
+  GoType chan;  // only its element type is read
+  chan.kind = Kind::kChan;
+  chan.size = 8;
+  chan.elem = elem;
+  values_ = &values;
+  path_ = std::move(path);
+  queued(&chan, hchan, 0);
+  values_ = nullptr;
+}
+
 void TypedNilWalker::chan_buffer(const GoType* t, RemoteAddr addr, int depth) {
   auto p = values_->read_word(addr);
   if (!p || *p == 0 || (stop_ && stop_(*p))) return;
+  queued(t, *p, depth);
+}
+
+// Values queued in a buffered channel, in the order they will be received.
+void TypedNilWalker::queued(const GoType* t, uint64_t hchan, int depth) {
   std::string why;
   uint64_t i = 0;
   values_->chan_elements(
-      t, *p, opts_.max_elements,
+      t, hchan, opts_.max_elements,
       [&](RemoteAddr e) {
         Suffix s(path_, fmt::format(" queued[{}]", i++));
         walk(t->elem, e, depth + 1);

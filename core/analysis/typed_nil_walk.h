@@ -27,6 +27,9 @@ class TypedNilWalker {
   // Walks the value of type t at addr, read through `values` (which may serve a variable
   // assembled from stack slots at a synthetic address); `path` names it in findings.
   void walk_root(ValueReader& values, const GoType* t, RemoteAddr addr, std::string path);
+  // Walks the values queued in the buffer of the channel whose hchan is at `hchan`, of element
+  // type `elem` (a channel known without a variable: one a goroutine waits on).
+  void walk_channel(ValueReader& values, const GoType* elem, uint64_t hchan, std::string path);
   // False for types that cannot contain an interface (strings, numbers, ...): no walk needed.
   bool may_hold_interface(const GoType* t, int depth = 0);
   // True once --max-values is reached (warns once).
@@ -63,6 +66,7 @@ class TypedNilWalker {
   void elements(const GoType* elem, uint64_t base, uint64_t n, int depth);
   void map_values(const GoType* t, RemoteAddr addr, int depth);
   void chan_buffer(const GoType* t, RemoteAddr addr, int depth);
+  void queued(const GoType* chan, uint64_t hchan, int depth);
   void interface(const GoType* t, RemoteAddr addr, int depth);
   void warn(std::string w);
 

@@ -24,6 +24,7 @@ struct Pitfalls {
   uint64_t globals_scanned = 0;
   uint64_t frames_scanned = 0;
   uint64_t heap_objects_scanned = 0;  // stripped: heap objects whose type the runtime records
+  uint64_t channels_scanned = 0;      // stripped: channels goroutines wait on
   uint64_t values_visited = 0;
   bool stopped_at_max_values = false;  // --max-values was reached: the rest was not examined
 };

@@ -9,9 +9,10 @@ main is reported, the exit status is 1; `frames --locals` prints the planted fra
 dynamic type == %T and scalar/string value == %v. Stripped builds (no variables without DWARF):
 a warning says so and names what was not searched; from Go 1.22, where the runtime records the
 type of heap objects over 512 bytes and of large ones, every planted typed nil inside such an
-object (planted.json's heap_location, with the object's %p and %T) is reported there with its
-%T, and nothing else is reported at all; on go1.19, which records no such types, nothing is
-reported and the warning says why.
+object or queued in a channel a goroutine waits on (planted.json's heap_location, with the
+object's or channel's %p and %T) is reported there with its %T, and nothing else is reported at
+all; on go1.19, which records no type for heap objects, only the channel's, and the warning
+says why.
 """
 import json
 import os
@@ -45,12 +46,13 @@ def check_stripped(report, case, tc, rc, out, err, planted):
                  f"  warnings: {warnings}")
     got = {p["location"]: p for p in doc["pitfalls"]}
     want = {p["heap_location"]: p for p in planted if p["typed_nil"] and p.get("heap_location")}
-    if not report.check(len(want) >= 5, f"stripped-plants:{case}", f"  planted: {want}"):
+    if not report.check(len(want) >= 5 and any(k.startswith("channel ") for k in want),
+                        f"stripped-plants:{case}", f"  planted: {want}"):
         return
     if tc.name == "go1.19":
-        report.check(rc == 0 and not got and "records no type" in warnings,
-                     f"stripped-1.19:{case}", f"  exit {rc}: {got} {warnings}")
-        return
+        # No heap object records its type; channels that goroutines wait on do.
+        report.check("records no type" in warnings, f"stripped-1.19:{case}", f"  {warnings}")
+        want = {k: p for k, p in want.items() if k.startswith("channel ")}
     report.check(rc == 1, f"stripped-exit:{case}", f"  exit {rc}: {err[-1000:]}")
     for loc, p in want.items():
         g = got.get(loc)
