@@ -6,19 +6,24 @@ closure's captured variable) with where it lives, fmt's %T and %v of it and whet
 it a typed nil. For every toolchain, plain and PIE, live and on an `ifxray gcore` core: every
 planted typed nil is reported at its location with the %T dynamic type, nothing else in package
 main is reported, the exit status is 1; `frames --locals` prints the planted frame variables with
-dynamic type == %T and scalar/string value == %v. Stripped builds (no variables without DWARF):
-a warning says so and names what was not searched; from Go 1.22, where the runtime records the
-type of heap objects over 512 bytes and of large ones, every planted typed nil inside such an
-object or queued in a channel a goroutine waits on (planted.json's heap_location, with the
-object's or channel's %p and %T) is reported there with its %T, and nothing else is reported at
-all; on go1.19, which records no type for heap objects, only the channel's, and the warning
-says why.
+dynamic type == %T and scalar/string value == %v; on plain cores, when the stop caught the
+never-parking goroutine in its loop, its local n, held only in a register, is read from the
+thread's registers and agrees with the count the fixture keeps in memory. Stripped builds (no
+variables without DWARF): a warning says so and names what was not searched; from Go 1.22,
+where the runtime records the type of heap objects over 512 bytes and of large ones, every
+planted typed nil inside such an object or queued in a channel a goroutine waits on
+(planted.json's heap_location, with the object's or channel's %p and %T) is reported there with
+its %T, and nothing else is reported at all; on go1.19, which records no type for heap objects,
+only the channel's, and the warning says why.
 """
 import json
 import os
+import struct
 import tempfile
 
 import fixtures
+import oracles
+from core_patch import file_offset, load_segments
 
 
 def go_quote(s):
@@ -62,6 +67,28 @@ def check_stripped(report, case, tc, rc, out, err, planted):
         report.check(loc in want, f"stripped-unplanted:{case}:{loc}", f"  {g}")
 
 
+def check_registers(report, case, tc, exe, core, planted, applicable):
+    """The spin goroutine's local n lives only in a register inside its loop. When the core
+    caught it running there, `frames --locals` reads n from the thread's registers (NT_PRSTATUS)
+    and n>>20 agrees with main.spinTicks in the core's memory (the fixture's own count)."""
+    gid = next(p["goroutine"] for p in planted if p.get("function") == "main.spin")
+    rc, out, err = fixtures.run_ifxray(["frames", "--locals", "--format", "json", "--exe", exe,
+                                        core])
+    if not report.check(rc == 0, f"register-exit:{case}", f"  exit {rc}: {err[-500:]}"):
+        return
+    g = next((g for g in json.loads(out)["goroutines"] if g["id"] == gid), None)
+    if g is None or g["status"] != "running" or g["frames"][0]["function"] != "main.spin":
+        return  # stopped outside its loop (preempted): n is not in a register there
+    applicable.append(case)
+    n = next((v for v in g["frames"][0].get("locals", []) if v["name"] == "n"), None)
+    addr = {name: a for a, _size, _kind, name in oracles.nm(tc, exe)}["main.spinTicks"]
+    with open(core, "rb") as f:
+        f.seek(file_offset(load_segments(core), addr))
+        ticks = struct.unpack("<q", f.read(8))[0]
+    ok = n is not None and "value" in n and (int(n["value"]) >> 20) in (ticks, ticks + 1)
+    report.check(ok, f"register:{case}", f"  n {n}, spinTicks {ticks}")
+
+
 def check_locals(report, case, rc, out, planted):
     if not report.check(rc == 0, f"locals-exit:{case}", f"  exit {rc}"):
         return
@@ -93,6 +120,7 @@ def check_locals(report, case, rc, out, planted):
 def main():
     tcs = fixtures.setup("pitfalls_typednil")
     report = fixtures.Report("pitfalls_typednil")
+    applicable = []  # cores that caught spin in its loop
     for tc in tcs:
         for variant in ("plain", "pie", "stripped"):
             exe = fixtures.exe_path(tc, variant, "typednil")
@@ -132,8 +160,13 @@ def main():
                         rc, out, err = fixtures.run_ifxray(["frames", "--locals", "--format",
                                                             "json", "--exe", exe, core])
                         check_locals(report, f"core:{case}", rc, out, planted)
+                        if variant == "plain":
+                            check_registers(report, f"core:{case}", tc, exe, core, planted,
+                                            applicable)
             except (fixtures.FixtureError, ValueError, KeyError) as e:
                 report.error(f"run:{case}", e)
+    # A stop lands in spin's loop nearly always; if no core did, the register check never ran.
+    report.check(len(applicable) > 0, "register-applicable", "  no core caught spin running")
     report.finish()
 
 
