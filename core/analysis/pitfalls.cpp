@@ -17,8 +17,12 @@ bool runtime_internal(std::string_view type_name) {
   std::string_view n = type_name.substr(i);
   // Map buckets and groups (map.bucket[K]V, map.group[K]V) are walked through their maps, which
   // know which slots are live.
-  return n.starts_with("runtime.") || n.starts_with("internal/") || n.starts_with("map.") ||
-         n.starts_with("noalg.");
+  return n.starts_with("runtime.") || n.starts_with("internal/") || n.starts_with("noalg.");
+}
+
+// The compiler's map bucket (classic) and group (swiss) types: map.bucket[K]V, map.group[K]V.
+bool map_group_type(std::string_view type_name) {
+  return type_name.starts_with("map.bucket[") || type_name.starts_with("map.group[");
 }
 
 void search_globals(VariableSession& vars, TypedNilWalker& w, const PitfallOptions& opts,
@@ -91,6 +95,9 @@ void search_typed_heap(VariableSession& vars, const HeapIndex& heap, TypedNilWal
     roots.push_back({o, *rec, t});
     bases.insert(o.base.value());
   });
+  // Bucket arrays last: entries of a map that a typed object holds are named after that object.
+  std::stable_partition(roots.begin(), roots.end(),
+                        [](const Root& r) { return !map_group_type(r.type->name); });
   if (untyped != 0) {
     out.warnings.push_back(
         fmt::format("{} heap objects record a type that could not be read: not searched", untyped));
@@ -102,8 +109,14 @@ void search_typed_heap(VariableSession& vars, const HeapIndex& heap, TypedNilWal
   for (const Root& r : roots) {
     if (w.budget_exhausted()) break;
     ++out.heap_objects_scanned;
-    std::string path = fmt::format("heap object {:#x} ({}) ", r.rec.data.value(), r.type->name);
     uint64_t n = r.rec.bytes / r.type->size;
+    if (map_group_type(r.type->name)) {
+      std::string map = r.type->name.substr(r.type->name.find('['));
+      w.walk_map_groups(vars.values(), r.type, r.rec.data.value(), n,
+                        fmt::format("map buckets {:#x} (map{}) ", r.rec.data.value(), map));
+      continue;
+    }
+    std::string path = fmt::format("heap object {:#x} ({}) ", r.rec.data.value(), r.type->name);
     if (n == 1) {
       w.walk_root(vars.values(), r.type, r.rec.data, path);
       continue;

@@ -183,6 +183,24 @@ void TypedNilWalker::walk_channel(ValueReader& values, const GoType* elem, uint6
   values_ = nullptr;
 }
 
+void TypedNilWalker::walk_map_groups(ValueReader& values, const GoType* group, uint64_t base,
+                                     uint64_t n, std::string path) {
+  if (budget_exhausted()) return;
+  values_ = &values;
+  path_ = std::move(path);
+  std::string why;
+  values.group_entries(
+      group, base, n, opts_.max_elements,
+      [&](const GoType* key, RemoteAddr k, const GoType* elem, RemoteAddr e) {
+        if (!may_hold_interface(elem)) return;
+        Suffix s(path_, fmt::format("[{}]", values.render(key, k, values.limits().max_depth)));
+        walk(elem, e, 1);
+      },
+      &why);
+  if (!why.empty()) warn(fmt::format("{}: map buckets not fully examined: {}", path_, why));
+  values_ = nullptr;
+}
+
 void TypedNilWalker::chan_buffer(const GoType* t, RemoteAddr addr, int depth) {
   auto p = values_->read_word(addr);
   if (!p || *p == 0 || (stop_ && stop_(*p))) return;

@@ -30,6 +30,10 @@ class TypedNilWalker {
   // Walks the values queued in the buffer of the channel whose hchan is at `hchan`, of element
   // type `elem` (a channel known without a variable: one a goroutine waits on).
   void walk_channel(ValueReader& values, const GoType* elem, uint64_t hchan, std::string path);
+  // Walks the live values of `n` map buckets or groups of type `group` at `base` (a bucket
+  // array that is a heap object of its own); each is named `path` + [key].
+  void walk_map_groups(ValueReader& values, const GoType* group, uint64_t base, uint64_t n,
+                       std::string path);
   // False for types that cannot contain an interface (strings, numbers, ...): no walk needed.
   bool may_hold_interface(const GoType* t, int depth = 0);
   // True once --max-values is reached (warns once).

@@ -395,6 +395,57 @@ SlotLayout slot_layout(const GoType* map) {
 
 }  // namespace
 
+bool ValueReader::group_entries(const GoType* group, uint64_t base, uint64_t n, size_t max,
+                                const GroupEntryFn& f, std::string* why) {
+  constexpr uint8_t kMinTopHash = 5;  // classic: below it a slot is empty or evacuated
+  constexpr uint64_t kMaxChain = 1024;
+  GoType m;  // the map type the group belongs to, as far as slot_layout needs it
+  m.kind = Kind::kMap;
+  m.map_group = group;
+  const GoType::Field* ctrl = field_named(group, "ctrl");
+  const GoType::Field* topbits = field_named(group, "topbits");
+  const GoType::Field* overflow = field_named(group, "overflow");
+  if (const auto* slots = field_named(group, "slots"); slots != nullptr && slots->type->elem) {
+    const auto* k = field_named(slots->type->elem, "key");
+    const auto* e = field_named(slots->type->elem, "elem");
+    if (k != nullptr && e != nullptr) {
+      m.key = k->type;
+      m.elem = e->type;
+    }
+  } else if (const auto* k = field_named(group, "keys"), *e = field_named(group, "elems");
+             k != nullptr && e != nullptr) {
+    m.key = k->type->elem;
+    m.elem = e->type->elem;
+  }
+  SlotLayout s = slot_layout(&m);
+  bool swiss = ctrl != nullptr;
+  if (!s.ok || m.key == nullptr || m.elem == nullptr || (!swiss && topbits == nullptr) ||
+      group->size == 0) {
+    *why = fmt::format("map group type {} not understood", group->name);
+    return false;
+  }
+  size_t seen = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t b = base + i * group->size;
+    for (uint64_t chain = 0; b != 0 && chain < kMaxChain; ++chain) {
+      std::array<uint8_t, kBucketSlots> live{};
+      if (!mem_.read_exact(RemoteAddr(b + (swiss ? ctrl->offset : topbits->offset)), live)) {
+        *why = fmt::format("map group unreadable: {}", mem_.why_unreadable(RemoteAddr(b), 8));
+        return false;
+      }
+      for (uint64_t j = 0; j < kBucketSlots; ++j) {
+        if (swiss ? (live[j] & 0x80) != 0 : live[j] < kMinTopHash) continue;
+        if (seen++ >= max) return true;
+        f(m.key, RemoteAddr(b + s.keys + j * s.key_stride), m.elem,
+          RemoteAddr(b + s.elems + j * s.elem_stride));
+      }
+      if (swiss || overflow == nullptr) break;
+      b = mem_.read_u64(RemoteAddr(b + overflow->offset)).value_or(0);
+    }
+  }
+  return true;
+}
+
 // The classic layout is walked by go_map (the walker labels and pprof labels use too), with the
 // bucket layout the map's own bucket type describes and the hmap offsets of this version.
 bool ValueReader::walk_classic(const GoType* map, uint64_t h, size_t max,

@@ -55,6 +55,14 @@ class ValueReader {
   // *hchan is `hchan`, in receive order; false with *why when the buffer could not be read.
   bool chan_elements(const GoType* chan, uint64_t hchan, size_t max,
                      const std::function<void(RemoteAddr)>& f, std::string* why);
+  // The live slots of `n` consecutive map buckets (classic, with their overflow chains) or
+  // groups (swiss) of type `group` at `base`: buckets found as heap objects of their own (a
+  // stripped executable's typed heap), not through a map header. Calls f(key type, key address,
+  // element type, element address) for up to `max` entries; false with *why when the group type
+  // is not understood or a bucket is unreadable.
+  using GroupEntryFn = std::function<void(const GoType*, RemoteAddr, const GoType*, RemoteAddr)>;
+  bool group_entries(const GoType* group, uint64_t base, uint64_t n, size_t max,
+                     const GroupEntryFn& f, std::string* why);
   // The element count a map header claims.
   std::optional<uint64_t> map_len(uint64_t map_ptr);
   std::optional<uint64_t> read_word(RemoteAddr a) { return mem_.read_u64(a); }
