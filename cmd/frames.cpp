@@ -118,7 +118,7 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   Session s = open_session(o.target, kind, o.target_opts,
                            [&o](GoRuntime& rt) { return estimate_snapshot_bytes(rt, o.frames); });
   GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
-  if (o.native) capture_native_memory(*s.runtime, o.native_opts);
+  if (o.native) capture_native_memory(*s.runtime, snap, o.native_opts);
   formats::FramesStyle style;
   style.group = !o.no_group;
   profile_context(s, style);

@@ -1,7 +1,8 @@
 // Folded stacks (Brendan Gregg's stackcollapse format) for flame graphs: one line per distinct
 // stack, `outermost;...;innermost count`, with the frames of the goroutine profile (inlined calls
 // included) but not its depth limit. With --native, C frames continue a goroutine's stack at its
-// innermost end, and each thread in C code is a stack of its own, as perf's stacks are.
+// innermost end, the C frames under a Go callback from C sit under its runtime.cgocallback frame,
+// and each thread in C code is a stack of its own, as perf's stacks are.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -36,10 +37,18 @@ std::string render_goroutines_folded(const report::Goroutines& gs) {
     std::vector<const report::Frame*> stack = profile_stack(g, 0);
     if (stack.empty()) continue;
     std::string line;
+    // The C frames under a callback come before (outside) the runtime.cgocallback frame above
+    // them, in the goroutine profile's frames or not.
+    auto next_cb = g.callback_native.rbegin();
     for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+      auto index = static_cast<size_t>(*it - g.frames.data());
+      for (; next_cb != g.callback_native.rend() && next_cb->frame >= index; ++next_cb) {
+        append_native(line, next_cb->stack);
+      }
       if (!line.empty()) line += ';';
       line += folded_name((*it)->function);
     }
+    for (; next_cb != g.callback_native.rend(); ++next_cb) append_native(line, next_cb->stack);
     if (g.native) append_native(line, *g.native);
     ++counts[line];
   }

@@ -85,6 +85,15 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
       w.key("native");
       write_native_json(w, *g.native);
     }
+    if (gs.native) {
+      w.key("callback_native").begin_array();
+      for (const auto& cb : g.callback_native) {
+        w.begin_object().field("frame", static_cast<int64_t>(cb.frame)).key("native");
+        write_native_json(w, cb.stack);
+        w.end_object();
+      }
+      w.end_array();
+    }
     w.field("truncated", g.truncated).field("error", g.error).end_object();
   }
   w.end_array();

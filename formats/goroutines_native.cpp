@@ -73,11 +73,19 @@ std::string render_native_go(const report::Goroutines& gs) {
     if (!end.empty()) out += end + '\n';
   };
   for (const auto& g : gs.goroutines) {
-    if (!g.native || (g.system && !gs.include_system)) continue;
-    out += fmt::format("\nnative frames of goroutine {}", g.goid);
-    if (g.thread) out += fmt::format(" on thread {}", *g.thread);
-    out += ":\n";
-    frames(*g.native);
+    if (g.system && !gs.include_system) continue;
+    if (g.native) {
+      out += fmt::format("\nnative frames of goroutine {}", g.goid);
+      if (g.thread) out += fmt::format(" on thread {}", *g.thread);
+      out += ":\n";
+      frames(*g.native);
+    }
+    for (const auto& cb : g.callback_native) {
+      out += fmt::format("\nnative frames of goroutine {} under runtime.cgocallback", g.goid);
+      if (cb.frame < g.frames.size()) out += fmt::format(" sp={:#x}", g.frames[cb.frame].sp);
+      out += ":\n";
+      frames(cb.stack);
+    }
   }
   for (const auto& t : gs.native_threads) {
     out += fmt::format("\nnative thread {} [{}{}]:\n", t.tid, escape_terminal(t.name),

@@ -15,6 +15,10 @@ namespace {
 std::string stack_key(const report::Goroutine& g) {
   std::string key = g.header_state + (g.locked_to_thread ? "|locked" : "") + "|" + g.error;
   if (g.native) key += fmt::format("|native on {}", g.thread.value_or(0));  // one per thread
+  for (const auto& cb : g.callback_native) {
+    key += fmt::format("|callback {}:", cb.frame);
+    for (const auto& f : cb.stack.frames) key += fmt::format("{:#x},", f.pc);
+  }
   for (const auto& [k, v] : g.labels) key += fmt::format("|{}={}", k, v);
   for (const auto& f : g.frames) key += fmt::format("|{}:{}:{}", f.function, f.file, f.line);
   if (g.created_by) key += fmt::format("|{}:{}", g.created_by->function, g.created_by->line);
@@ -49,7 +53,8 @@ void append_group(std::string& out, const std::vector<const report::Goroutine*>&
   if (!g.labels_error.empty()) {
     out += fmt::format("    (labels incomplete: {})\n", escape_terminal(g.labels_error));
   }
-  for (const auto& f : g.frames) {
+  for (size_t i = 0; i < g.frames.size(); ++i) {
+    const report::Frame& f = g.frames[i];
     out += fmt::format("    {}{}{}\n        {}:{}", escape_terminal(go_func_name(f.function)),
                        f.inlined ? " (inlined)" : "", f.wrapper ? " (wrapper)" : "",
                        f.file.empty() ? "?" : escape_terminal(f.file), f.line);
@@ -64,6 +69,11 @@ void append_group(std::string& out, const std::vector<const report::Goroutine*>&
       } else {
         out += escape_terminal(v.value) + '\n';
       }
+    }
+    for (const auto& cb : g.callback_native) {
+      if (cb.frame != i) continue;
+      out += "      native frames under it (C code that called back into Go):\n";
+      append_native_text(out, cb.stack, "        ");
     }
   }
   if (!g.error.empty())

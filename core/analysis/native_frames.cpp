@@ -3,8 +3,10 @@
 #include "core/analysis/native_frames.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
+#include "core/stack/cgo_callback.h"
 #include "core/stack/native_unwind.h"
 #include "core/target/core_memory.h"
 #include "core/target/core_target.h"
@@ -24,6 +26,19 @@ const Mapping* mapping_at(const std::vector<Mapping>& maps, uint64_t addr) {
     if (addr >= m.start.value() && addr < m.end.value()) return &m;
   }
   return nullptr;
+}
+
+// The system stack pointer (m.g0.sched.sp) of the thread a goroutine is on or locked to: while
+// the goroutine is in a Go callback from C, the C frames that called it lie above it. A callback
+// locks its goroutine to the thread (cgocallbackg), so only locked goroutines are asked.
+std::optional<uint64_t> callback_g0_sp(GoRuntime& rt, const Goroutine& g) {
+  uint64_t m = g.m != 0 ? g.m : g.locked_m;
+  if (g.locked_m == 0 || m == 0) return std::nullopt;
+  auto g0 = rt.read_field(RemoteAddr(m), Fld::kMG0);
+  if (!g0 || *g0 == 0) return std::nullopt;
+  auto sp = rt.read_field(RemoteAddr(*g0), Fld::kGSchedSp);
+  if (!sp || *sp == 0) return std::nullopt;
+  return sp;
 }
 
 report::NativeStack to_report(const NativeStack& s) {
@@ -50,10 +65,19 @@ report::NativeStack to_report(const NativeStack& s) {
 
 }  // namespace
 
-void capture_native_memory(GoRuntime& rt, const NativeOptions& opts) {
+void capture_native_memory(GoRuntime& rt, const GoroutineSnapshot& snap,
+                           const NativeOptions& opts) {
   Target& t = rt.target();
   if (!t.is_live()) return;
   std::vector<RemoteRange> ranges;
+  std::set<uint64_t> system_sps;
+  for (const auto& g : snap.goroutines) {
+    auto sp = callback_g0_sp(rt, g);  // read while stopped: kept in the snapshot
+    if (!sp || !system_sps.insert(*sp).second) continue;
+    const Mapping* m = mapping_at(t.mappings(), *sp);
+    if (m == nullptr) continue;
+    ranges.push_back({RemoteAddr(*sp), std::min<uint64_t>(m->end.value() - *sp, opts.stack_bytes)});
+  }
   for (const auto& th : t.threads()) {
     if (!th.has_regs || in_go(rt, th.regs.rip)) continue;
     const Mapping* m = mapping_at(t.mappings(), th.regs.rsp);
@@ -93,6 +117,27 @@ void add_native_frames(GoRuntime& rt, const GoroutineSnapshot& snap, const Nativ
     auto f = tab.find_func(pc - rt.bias());
     return f ? std::string(tab.func_name(*f)) : std::string();
   });
+  std::map<uint64_t, const Goroutine*> by_goid;
+  for (const auto& g : snap.goroutines) by_goid[g.goid] = &g;
+  for (auto& rg : report.goroutines) {
+    std::vector<int32_t> sizes;
+    std::vector<uint32_t> at;
+    for (uint32_t i = 0; i < rg.frames.size(); ++i) {
+      const auto& f = rg.frames[i];
+      if (!f.inlined && f.function == "runtime.cgocallback") {
+        sizes.push_back(f.frame_size);
+        at.push_back(i);
+      }
+    }
+    if (sizes.empty()) continue;
+    auto it = by_goid.find(rg.goid);
+    auto sp = it != by_goid.end() ? callback_g0_sp(rt, *it->second) : std::nullopt;
+    std::vector<NativeStack> stacks = unwind_cgo_callbacks(
+        t.memory(), tab, rt.bias(), modules, unwinder, sp.value_or(0), sizes, opts.max_frames);
+    for (size_t k = 0; k < stacks.size(); ++k) {
+      rg.callback_native.push_back({at[k], to_report(stacks[k])});
+    }
+  }
   std::set<int> runtime_tids;
   for (const auto& [m, tid] : snap.tid_by_m) runtime_tids.insert(tid);
   for (const auto& th : t.threads()) {

@@ -15,12 +15,14 @@ struct NativeOptions {
 };
 
 // While a live target is stopped: copies what native unwinding reads from memory (the stacks
-// above the sp of threads outside Go code, and the first page of each mapped module, to tell a
-// changed file). Does nothing for a core.
-void capture_native_memory(GoRuntime& rt, const NativeOptions& opts);
+// above the sp of threads outside Go code, the system stacks of the threads locked to goroutines
+// above their g0.sched.sp, where C code that called back into Go lies, and the first page of each
+// mapped module, to tell a changed file). Does nothing for a core.
+void capture_native_memory(GoRuntime& rt, const GoroutineSnapshot& snap, const NativeOptions& opts);
 
 // After the goroutines are built: native frames for the goroutines whose thread is in C code,
-// and the threads in C code that run no goroutine. Problems (missing or changed module files)
+// the C frames under the goroutines' Go callbacks from C, and the threads in C code that run no
+// goroutine. Problems (missing or changed module files)
 // go to report.warnings.
 void add_native_frames(GoRuntime& rt, const GoroutineSnapshot& snap, const NativeOptions& opts,
                        report::Goroutines& report);

@@ -75,6 +75,14 @@ struct NativeStack {
   bool truncated = false;
 };
 
+// The C frames under a Go callback from C: the C code (crosscall2 first) that called back into Go
+// and lies on its thread's system stack, between a runtime.cgocallback frame of the goroutine and
+// the Go frames below it (where runtime.asmcgocall had called C).
+struct CallbackNative {
+  uint32_t frame = 0;  // index in Goroutine::frames of the runtime.cgocallback frame above them
+  NativeStack stack;
+};
+
 // A thread that runs C code and no goroutine: created by C, or an M of the runtime in C.
 struct NativeThread {
   int tid = 0;
@@ -106,6 +114,9 @@ struct Goroutine {
   std::vector<Instruction> disasm;  // with --disasm: around the innermost frame's pc
   // With --native, for a goroutine in a cgo call: the C frames its thread runs.
   std::optional<NativeStack> native;
+  // With --native, for a goroutine in Go code called back from C: the C frames under each
+  // runtime.cgocallback frame, innermost callback first.
+  std::vector<CallbackNative> callback_native;
 };
 
 struct Goroutines {

@@ -302,7 +302,8 @@ NativeUnwinder::~NativeUnwinder() {
   if (ctx_->as != nullptr) unw_destroy_addr_space(ctx_->as);
 }
 
-NativeStack NativeUnwinder::unwind(const user_regs_struct& regs, size_t max_frames) {
+NativeStack NativeUnwinder::unwind(const user_regs_struct& regs, size_t max_frames,
+                                   bool first_is_return) {
   NativeStack out;
   if (ctx_->as == nullptr) {
     out.error = "libunwind could not create an address space";
@@ -340,7 +341,7 @@ NativeStack NativeUnwinder::unwind(const user_regs_struct& regs, size_t max_fram
       out.error = fmt::format("the stack pointer went down, to {:#x}: unwinding is lost", sp);
       return out;
     }
-    out.frames.push_back(make_frame(*ctx_->modules, ip, sp, depth == 0));
+    out.frames.push_back(make_frame(*ctx_->modules, ip, sp, depth == 0 && !first_is_return));
     ctx_->failed_read = 0;
     rc = unw_step(&cursor);
     if (rc == 0) return out;

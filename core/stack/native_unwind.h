@@ -73,7 +73,9 @@ class NativeUnwinder {
   NativeUnwinder(const NativeUnwinder&) = delete;
   NativeUnwinder& operator=(const NativeUnwinder&) = delete;
 
-  NativeStack unwind(const user_regs_struct& regs, size_t max_frames);
+  // `first_is_return`: regs.rip is a return address (a frame under a callee that is not C), to
+  // be named by its call as the outer frames are.
+  NativeStack unwind(const user_regs_struct& regs, size_t max_frames, bool first_is_return = false);
 
   struct Context;
 
