@@ -269,8 +269,15 @@ def build_all(jobs=2):
 
 
 class RunningFixture:
-    def __init__(self, proc, outdir):
-        self.proc, self.pid, self.outdir = proc, proc.pid, Path(outdir)
+    def __init__(self, proc, outdir, errf=None):
+        self.proc, self.pid, self.outdir, self._errf = proc, proc.pid, Path(outdir), errf
+
+    def stderr(self):
+        """What the fixture wrote to stderr so far (a crash traceback, say)."""
+        if self._errf is None:
+            return ""
+        self._errf.seek(0)
+        return self._errf.read().decode(errors="replace")
 
 
 @contextlib.contextmanager
@@ -283,7 +290,7 @@ def run_fixture(exe, timeout=30, env=None):
                             stderr=errf, env={**base_env(env), "IFXRAY_FIXTURE_OUT": outdir})
     try:
         _wait_ready(proc, errf, exe, timeout)
-        yield RunningFixture(proc, outdir)
+        yield RunningFixture(proc, outdir, errf)
     finally:
         with contextlib.suppress(OSError):
             proc.stdin.close()
