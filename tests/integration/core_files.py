@@ -16,7 +16,8 @@ equals runtime.NumGoroutine() where the fixture recorded it (goroutines.txt); "p
 
 For the cgo fixture's kernel cores also `frames --native` against gdb's backtraces of the core
 (every thread ifxray unwinds natively: gdb's functions at gdb's pcs; at least one over all of
-them).
+them). For the zoo's kernel cores also `frames --format go` against the runtime.Stack(all) the
+zoo wrote at READY, as frames_go compares it (every goroutine not running then, byte for byte).
 
 Bad cores (one fixture): a file that is not a core (exit 3), a kernel core cut in half (exit 0,
 a warning naming the missing ranges), a gdb core cut in half (its notes are at the end: exit 3,
@@ -45,6 +46,7 @@ import time
 from pathlib import Path
 
 import fixtures as F
+import frames_go
 import frames_native
 
 CORE_PATTERN = Path("/proc/sys/kernel/core_pattern")
@@ -131,6 +133,9 @@ def kernel_core(exe, cores):
     """Crash a fixture with SIGQUIT under GOTRACEBACK=crash; returns (core, live facts)."""
     with F.run_fixture(exe, env={"GOTRACEBACK": "crash"}) as fx:
         live = {"pid": fx.pid, "goroutines": recorded_goroutines(fx)}
+        for name in ("stack.txt", "facts.json"):
+            if (fx.outdir / name).is_file():
+                live[name] = (fx.outdir / name).read_text()
         os.kill(fx.pid, signal.SIGSTOP)
         wait_group_stopped(fx.pid)
         live["tids"] = tids(fx.pid)
@@ -262,6 +267,29 @@ def check_native(case, core, exe):
     return results
 
 
+class Collect:
+    """A Report-like sink for checks that report.check: [(ok, case name, detail)]."""
+
+    def __init__(self):
+        self.results = []
+
+    def check(self, ok, case, detail=""):
+        self.results.append((bool(ok), case, detail))
+        return bool(ok)
+
+
+def check_go(case, core, live):
+    """[(ok, case name, detail)]: `frames --format go` of a kernel core of the zoo against the
+    runtime.Stack(all) it wrote at READY."""
+    rc, out, err = F.run_ifxray(["frames", "--format", "go", core])
+    if rc != 0:
+        return [(False, f"go: {case}", f"  ifxray frames --format go exited {rc}: {err[:300]}")]
+    sink = Collect()
+    frames_go.compare(sink, f"go: {case}", frames_go.parse(live["stack.txt"]),
+                      frames_go.parse(out), json.loads(live["facts.json"])["busy_goid"])
+    return sink.results
+
+
 def run_case(rep, kind, case, exe, cores):
     """Make one core and check it. Threads listed from /proc can miss one the runtime starts
     before a kernel or ifxray core is taken: when only that comparison fails, the case is run
@@ -273,6 +301,8 @@ def run_case(rep, kind, case, exe, cores):
             results = check_core(case, core, live, exe)
             if kind == "kernel" and exe.name == "cgo":
                 results += check_native(case, core, exe)
+            if kind == "kernel" and exe.name == "zoo":
+                results += check_go(case, core, live)
         finally:
             core.unlink()
         failed = [name for ok, name, _ in results if not ok]

@@ -12,6 +12,13 @@ had just preempted it) with the same functions, innermost first, as the runtime 
 when its thread was caught in the runtime's signal handler, running off its stack).
 The zoo also parks goroutines inside deferred calls (after a return and while panicking) and in
 methods of a generic type.
+
+Filters (on ifxray's core, against the same runtime.Stack): `--wait-reason R` for every wait
+reason the runtime printed gives exactly the goroutines whose header has R; `--state waiting`
+exactly those with a wait reason, `--state syscall` those in [syscall]; `--func '^F$'` for every
+main.* function the runtime printed gives exactly the goroutines with an F frame; a bad regex
+is a usage error (exit 2). The main goroutine (running at the runtime's dump) and the busy one
+are left out of both sides.
 """
 import json
 import os
@@ -47,6 +54,42 @@ def functions(block):
     return [ln.rsplit("(", 1)[0] for ln in lines
             if ln and not ln.startswith("\t") and not ln.startswith("created by")
             and "(" in ln]
+
+
+NOT_WAITING = ("running", "runnable", "syscall")
+
+
+def ifxray_ids(target, *args):
+    rc, out, err = fixtures.run_ifxray(["frames", "--format", "json", *args, target])
+    if rc != 0:
+        raise fixtures.FixtureError(f"ifxray frames {' '.join(args)} exited {rc}: {err.strip()}")
+    return {g["id"] for g in json.loads(out)["goroutines"]}
+
+
+def check_filters(report, case, target, runtime, busy):
+    moving = {busy} | {g for g, (state, _) in runtime.items() if state.startswith("running")}
+    first = {g: state.split(",")[0] for g, (state, _) in runtime.items() if g not in moving}
+    for reason in sorted(set(first.values()) - set(NOT_WAITING)):
+        want = {g for g, r in first.items() if r == reason}
+        got = ifxray_ids(target, "--wait-reason", reason) - moving
+        report.check(got == want, f"filter-wait-reason:{case}:{reason}",
+                     f"  runtime: {sorted(want)}\n  ifxray: {sorted(got)}")
+    for state, want in (("waiting", {g for g, r in first.items() if r not in NOT_WAITING}),
+                        ("syscall", {g for g, r in first.items() if r == "syscall"})):
+        got = ifxray_ids(target, "--state", state) - moving
+        report.check(got == want and want, f"filter-state:{case}:{state}",
+                     f"  runtime: {sorted(want)}\n  ifxray: {sorted(got)}")
+    names = {fn for g, (_, block) in runtime.items() if g not in moving
+             for fn in functions(block) if fn.startswith("main.") and "[" not in fn}
+    for fn in sorted(names):
+        want = {g for g in first if fn in functions(runtime[g][1])}
+        pattern = "^" + re.sub(r"([.()*\[\]])", r"\\\1", fn) + "$"
+        got = ifxray_ids(target, "--func", pattern) - moving
+        report.check(got == want, f"filter-func:{case}:{fn}",
+                     f"  runtime: {sorted(want)}\n  ifxray: {sorted(got)}")
+    report.check(len(names) >= 10, f"filter-func-coverage:{case}", f"  only {sorted(names)}")
+    rc, _, err = fixtures.run_ifxray(["frames", "--func", "(", target])
+    report.check(rc == 2 and "--func" in err, f"filter-func-bad:{case}", f"  exit {rc}: {err}")
 
 
 def compare(report, case, runtime, ours, busy):
@@ -99,6 +142,7 @@ def main():
                         rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])
                         if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
                             compare(report, f"core:{case}", runtime, frames_go(core), busy)
+                            check_filters(report, f"core:{case}", core, runtime, busy)
                         os.unlink(core)
                         gdb = subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-ex",
                                               f"gcore {core}"], capture_output=True, text=True,
