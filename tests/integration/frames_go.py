@@ -19,6 +19,12 @@ exactly those with a wait reason, `--state syscall` those in [syscall]; `--func 
 main.* function the runtime printed gives exactly the goroutines with an F frame; a bad regex
 is a usage error (exit 2). The main goroutine (running at the runtime's dump) and the busy one
 are left out of both sides.
+
+Groups (the default text format, on ifxray's core of the zoo and on the live manyg fixture,
+1000 goroutines in ~90 shapes): its groups are exactly the classes of goroutines whose
+runtime.Stack blocks are the same but for goroutine ids, arguments, +offsets and minutes waited
+(same state, functions, file:line and creation site), each with the class's size and (up to 10
+of) its ids, largest group first; the main and busy goroutines are left out.
 """
 import json
 import os
@@ -92,6 +98,52 @@ def check_filters(report, case, target, runtime, busy):
     report.check(rc == 2 and "--func" in err, f"filter-func-bad:{case}", f"  exit {rc}: {err}")
 
 
+GROUP = re.compile(r"^(\d+) goroutines? \[[^\]]*\]:((?: \d+)*)( \.\.\. \(\+\d+\))?$")
+
+
+def stack_class(state, block):
+    """A runtime.Stack block without what differs between goroutines ifxray groups together."""
+    out = [re.sub(r", \d+ minutes", "", state)]
+    for line in block.splitlines()[1:]:
+        if line.startswith("\t"):
+            line = re.sub(r" \+0x[0-9a-f]+$", "", line)
+        elif line.startswith("created by "):
+            line = re.sub(r" in goroutine \d+$", "", line)
+        elif line.endswith(")"):
+            line = line.rsplit("(", 1)[0]
+        out.append(line)
+    return tuple(out)
+
+
+def check_groups(report, case, target, runtime, busy):
+    moving = {busy} | {g for g, (state, _) in runtime.items() if state.startswith("running")}
+    classes = {}
+    for g, (state, block) in runtime.items():
+        if g not in moving:
+            classes.setdefault(stack_class(state, block), set()).add(g)
+    rc, out, err = fixtures.run_ifxray(["frames", str(target)])
+    if not report.check(rc == 0, f"groups:{case}", f"  exit {rc}: {err}"):
+        return
+    got = [(int(m.group(1)), {int(x) for x in m.group(2).split()})
+           for m in map(GROUP.match, out.splitlines()) if m]
+    sizes = [n for n, _ in got]
+    of = {g: frozenset(c) for c in classes.values() for g in c}
+    matched, bad = set(), []
+    for n, shown in got:
+        if shown & moving:
+            continue
+        cls = of.get(min(shown)) if shown else None
+        if cls is None or not shown <= cls or n != len(cls) or cls in matched:
+            bad.append(f"  ifxray group of {n} {sorted(shown)}: runtime class "
+                       f"{sorted(cls) if cls else None}\n")
+        matched.add(cls)
+    missing = [sorted(c) for c in set(of.values()) - matched]
+    report.check(not bad and not missing and sizes == sorted(sizes, reverse=True)
+                 and sum(sizes) >= len(of), f"groups:{case}",
+                 "".join(bad[:5]) + f"  runtime classes ifxray has no group for: {missing[:5]}\n"
+                 f"  sizes {sizes[:20]}")
+
+
 def compare(report, case, runtime, ours, busy):
     checked = 0
     got = ours.get(busy)
@@ -143,6 +195,7 @@ def main():
                         if report.check(rc == 0, f"gcore:{case}", f"  exit {rc}: {err}"):
                             compare(report, f"core:{case}", runtime, frames_go(core), busy)
                             check_filters(report, f"core:{case}", core, runtime, busy)
+                            check_groups(report, f"core:{case}", core, runtime, busy)
                         os.unlink(core)
                         gdb = subprocess.run(["gdb", "-p", str(fx.pid), "-batch", "-ex",
                                               f"gcore {core}"], capture_output=True, text=True,
@@ -152,6 +205,12 @@ def main():
                             compare(report, f"gdb-core:{case}", runtime, frames_go(core), busy)
             except (fixtures.FixtureError, OSError) as e:
                 report.error(f"run:{case}", e)
+        try:
+            with fixtures.run_fixture(fixtures.exe_path(tc, "plain", "manyg")) as fx:
+                runtime = parse((fx.outdir / "stack.txt").read_text())
+                check_groups(report, f"manyg:{tc.name}", fx.pid, runtime, None)
+        except (fixtures.FixtureError, OSError) as e:
+            report.error(f"run:manyg:{tc.name}", e)
     report.finish()
 
 

@@ -39,7 +39,8 @@ builds of go1.19 and go1.26:
   crash     (crash core) the traceback the runtime printed to stderr as it crashed (every
             goroutine, runtime frames included, each physical frame with its sp and pc): for
             every goroutine not running then, ifxray's frames (json, hidden ones included) have
-            the same functions, file:line, sp and pc in the same order, and the same wait reason.
+            the same functions, file:line, sp, pc and frame size (fp - sp - 8) in the same order,
+            and the same wait reason.
 """
 import collections
 import json
@@ -67,7 +68,7 @@ SAMPLE = re.compile(r"^\s*(\d+): ([\d ]*)$")
 LABEL = re.compile(r"(\S+?):\[(.*?)\]")
 GDB_CASES = {("go1.19", "plain"), ("go1.26", "plain")}
 CRASH_HEADER = re.compile(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\]:$")
-CRASH_AT = re.compile(r"^\t(.*):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=0x[0-9a-f]+ sp=(0x[0-9a-f]+) "
+CRASH_AT = re.compile(r"^\t(.*):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=(0x[0-9a-f]+) sp=(0x[0-9a-f]+) "
                       r"pc=(0x[0-9a-f]+))?$")
 
 
@@ -148,8 +149,9 @@ def ids(target, *args):
 
 
 def crash_traceback(text):
-    """{goid: (state, [(function, file, line, sp or None, pc or None)])} of a GOTRACEBACK=crash
-    traceback; inlined frames have no sp and pc."""
+    """{goid: (state, [(function, file, line, sp, pc, frame size)])} of a GOTRACEBACK=crash
+    traceback; inlined frames have None for the last three. The frame size is fp - sp - 8: the
+    runtime's fp is past the return address (amd64)."""
     out = {}
     for block in text.split("\n\n"):
         lines = block.strip("\n").splitlines()
@@ -161,8 +163,9 @@ def crash_traceback(text):
             a = CRASH_AT.match(at_line)
             if fn_line.startswith("created by ") or not a:
                 break
-            frames.append((fn_line.rsplit("(", 1)[0], a.group(1), int(a.group(2)), a.group(3),
-                           a.group(4)))
+            size = int(a.group(3), 16) - int(a.group(4), 16) - 8 if a.group(3) else None
+            frames.append((fn_line.rsplit("(", 1)[0], a.group(1), int(a.group(2)), a.group(4),
+                           a.group(5), size))
         out[int(m.group(1))] = (m.group(2), frames)
     return out
 
@@ -176,7 +179,8 @@ def check_crash_frames(report, case, doc, crash):
         compared += 1
         g = ours.get(goid)
         got = [(f["function"], f["file"], f["line"], None if f["inlined"] else f["sp"],
-                None if f["inlined"] else f["pc"]) for f in g["frames"]] if g else None
+                None if f["inlined"] else f["pc"], None if f["inlined"] else f["frame_size"])
+               for f in g["frames"]] if g else None
         reason = state.split(",")[0]
         report.check(g is not None and got == want and g["state"] == reason, f"crash-frames:{case}:{goid}",
                      f"  runtime [{state}]:\n    " + "\n    ".join(map(str, want)) +
