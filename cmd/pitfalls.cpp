@@ -44,8 +44,8 @@ ExitCode run_pitfalls(const PitfallsCmdOptions& o) {
     heap = std::make_unique<HeapIndex>(*s.runtime, std::move(heap_capture));
     // Sudogs and channels are heap objects, g structs and the semaphore table copied data: read
     // from the snapshot, after the stop.
-    blocking = std::make_unique<BlockingSnapshot>(
-        read_blocking(*s.runtime, snap.goroutines, BlockingLimits{}));
+    blocking = std::make_unique<BlockingSnapshot>();
+    blocking->channels = read_waited_channels(*s.runtime, snap.goroutines, BlockingLimits{});
   }
   auto walk_start = std::chrono::steady_clock::now();
   report::Pitfalls report = find_pitfalls(vars, gs, o.pitfalls, heap.get(), blocking.get());

@@ -119,7 +119,8 @@ std::vector<RemoteAddr> read_queue(SudogReader& sr, RemoteAddr first, size_t max
   return out;
 }
 
-Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const BlockingLimits& limits) {
+Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const BlockingLimits& limits,
+                     bool queues = true) {
   Channel ch;
   ch.addr = at;
   const Layout& l = rt.layout();
@@ -139,10 +140,12 @@ Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const Blocki
   ch.closed = raw->get(l.field(Fld::kHchanClosed)) != 0;
   ch.elemtype = RemoteAddr(raw->get(l.field(Fld::kHchanElemtype)));
   std::string err;
-  ch.recvq =
-      read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanRecvqFirst))), limits.max_queue, err);
-  ch.sendq =
-      read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanSendqFirst))), limits.max_queue, err);
+  if (queues) {
+    ch.recvq =
+        read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanRecvqFirst))), limits.max_queue, err);
+    ch.sendq =
+        read_queue(sr, RemoteAddr(raw->get(l.field(Fld::kHchanSendqFirst))), limits.max_queue, err);
+  }
   if (ch.qcount > ch.dataqsiz) err = "qcount above capacity";
   ch.error = err;
   return ch;
@@ -270,6 +273,27 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
   }
   for (RemoteAddr c : chans) snap.channels.emplace(c, read_channel(rt, sr, c, limits));
   return snap;
+}
+
+std::map<RemoteAddr, Channel> read_waited_channels(GoRuntime& rt,
+                                                   std::span<const Goroutine> goroutines,
+                                                   const BlockingLimits& limits) {
+  std::map<RemoteAddr, Channel> out;
+  SudogReader sr(rt);
+  if (!sr.ok()) return out;
+  for (const Goroutine& g : goroutines) {
+    if (g.status != kGwaiting && g.status != kGleaked) continue;
+    size_t n = 0;
+    for (RemoteAddr at(g.waiting); !at.is_null() && n < limits.max_sudogs_per_g; ++n) {
+      Raw raw;
+      auto s = sr.read(at, &raw);
+      if (!s) break;
+      if (!s->c.is_null() && !out.contains(s->c))
+        out.emplace(s->c, read_channel(rt, sr, s->c, limits, false));
+      at = sr.link(raw, Fld::kSudogWaitlink);
+    }
+  }
+  return out;
 }
 
 std::optional<RemoteAddr> find_notify_list(GoRuntime& rt, RemoteAddr g, uint64_t sp, uint64_t end) {

@@ -96,6 +96,13 @@ struct BlockingLimits {
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                const BlockingLimits& limits);
 
+// The channels that waiting goroutines' sudogs name (g.waiting → sudog.c), each hchan read
+// without its wait queues: one sudog read per waiter, one hchan read per channel. For pitfalls,
+// which needs only their buffers (qcount, elemtype); also after the stop, from a snapshot.
+std::map<RemoteAddr, Channel> read_waited_channels(GoRuntime& rt,
+                                                   std::span<const Goroutine> goroutines,
+                                                   const BlockingLimits& limits);
+
 // Go 1.19 keeps a sync.Cond waiter's sudog only on the Cond's notify list: find the list from
 // the sync.(*Cond).Wait frame's words [sp, end) — a word w with a notify list at w+delta whose
 // waiters include g. Returns the notify list address.
