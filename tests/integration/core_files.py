@@ -34,6 +34,7 @@ Environment: IFXRAY, IFXRAY_FIXTURE_CACHE (see fixtures.py).
 """
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import resource
@@ -55,9 +56,42 @@ BAD_INPUT_CASE = ("go1.26", "plain", "ticker")
 EXE_WARNINGS = ("not the executable", "could not check", "truncated")
 
 
+# kernel.core_pattern is one setting for the whole machine: test runs side by side (two
+# checkouts, a terminal beside CI) take this lock around it, as ctest's RESOURCE_LOCK does for
+# the tests of one run.
+CORE_PATTERN_LOCK = Path("/run/lock/ifxray-core-pattern.lock")
+CORE_PATTERN_WAIT = 1200  # seconds: core_files holds it for a few minutes
+
+
+@contextlib.contextmanager
+def core_pattern_lock():
+    CORE_PATTERN_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(CORE_PATTERN_LOCK, "a+") as f:
+        deadline = time.monotonic() + CORE_PATTERN_WAIT
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise F.FixtureError(f"{CORE_PATTERN_LOCK} still held after "
+                                         f"{CORE_PATTERN_WAIT} s: another test run makes kernel "
+                                         "cores") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def core_pattern(directory):
     """Point kernel.core_pattern at directory/core.<pid>; restore the old value afterwards."""
+    with core_pattern_lock():
+        yield from _core_pattern(directory)
+
+
+def _core_pattern(directory):
     try:
         old = CORE_PATTERN.read_text().rstrip("\n")
     except OSError as e:
