@@ -10,8 +10,9 @@ are excluded (their stacks moved on), and so is the zoo's busy-looping goroutine
 busy_goid), which is never parked: for it ifxray must say running (or runnable, if the scheduler
 had just preempted it) with the same functions, innermost first, as the runtime printed (or,
 when its thread was caught in the runtime's signal handler, running off its stack).
-The zoo also parks goroutines inside deferred calls (after a return and while panicking) and in
-methods of a generic type.
+The zoo also parks goroutines inside deferred calls (after a return, while panicking, and after a
+nil pointer fault, whose frame is under runtime.sigpanic: its +offset is the faulting
+instruction's) and in methods of a generic type.
 
 Filters (on ifxray's core, against the same runtime.Stack): `--wait-reason R` for every wait
 reason the runtime printed gives exactly the goroutines whose header has R; `--state waiting`
