@@ -341,6 +341,12 @@ NativeStack NativeUnwinder::unwind(const user_regs_struct& regs, size_t max_fram
       out.error = fmt::format("the stack pointer went down, to {:#x}: unwinding is lost", sp);
       return out;
     }
+    // A return address outside every mapped module and outside Go is no code's: libunwind guessed
+    // it (a thread caught as clone3 started it has no caller; its CFI ends there for gdb).
+    if (!out.frames.empty() && ctx_->modules->find(ip) == nullptr) {
+      out.error = fmt::format("return address {:#x} is in no mapped module", ip);
+      return out;
+    }
     out.frames.push_back(make_frame(*ctx_->modules, ip, sp, depth == 0 && !first_is_return));
     ctx_->failed_read = 0;
     rc = unw_step(&cursor);
