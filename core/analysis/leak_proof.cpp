@@ -276,6 +276,9 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
   // What the mark may have missed makes every proof uncertain.
   std::string doubt;
   if (m.into_skipped()) doubt = "pointers lead into heap spans whose metadata is unusable";
+  if (heap.capture().skipped_unbounded) {
+    doubt = "an in-use heap span's metadata is corrupt and its extent unknown";
+  }
   for (int64_t goid : roots.conservative_goroutines) {
     if (pending.count(static_cast<uint64_t>(goid)) == 0 && doubt.empty()) {
       doubt =

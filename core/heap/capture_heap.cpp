@@ -237,12 +237,16 @@ class Capturer {
     s.spanclass = static_cast<uint8_t>(f.get(structs, at, Fld::kMspanSpanclass).value_or(0));
     s.alloc_bits = RemoteAddr(f.get(structs, at, Fld::kMspanAllocBits).value_or(0));
     s.large_type = RemoteAddr(f.get(structs, at, Fld::kMspanLargeType).value_or(0));
+    s.alloc_count = f.get(structs, at, Fld::kMspanAllocCount);
     std::string why = check(s);
     if (!why.empty()) {
       problem(fmt::format("span {} (mspan {}) skipped: {}", s.start, s.span_struct, why));
       if (s.npages > 0 && s.npages <= opts_.max_heap_bytes / kPageSize &&
-          s.start.value() % kPageSize == 0)
+          s.start.value() % kPageSize == 0) {
         out_.skipped.push_back({s.start, s.bytes()});
+      } else {
+        out_.skipped_unbounded = true;
+      }
       return true;
     }
     total += s.bytes();
@@ -282,6 +286,8 @@ class Capturer {
       if (!sorted.empty() && sorted.back().end() > s.start) {
         problem(fmt::format("span {} overlaps span {}: skipped", s.start, sorted.back().start));
         out_.skipped.push_back({s.start, s.bytes()});
+        // Which of the two lies is unknown: the other one's true range may be anywhere.
+        out_.skipped_unbounded = true;
         continue;
       }
       sorted.push_back(s);
@@ -306,7 +312,7 @@ class Capturer {
                                        (s.nelems + 7) / 8);
     }
     read_clustered(mem_, reqs);
-    size_t bad = 0;
+    size_t bad = 0, inconsistent = 0;
     for (size_t i = 0; i < out_.spans.size(); ++i) {
       HeapSpan& s = out_.spans[i];
       uint64_t* w = &out_.alloc_words[s.bits_at];
@@ -323,11 +329,26 @@ class Capturer {
       if (s.nelems % 64 != 0) w[nw - 1] &= (uint64_t{1} << (s.nelems % 64)) - 1;
       uint64_t c = 0;
       for (size_t k = 0; k < nw; ++k) c += static_cast<uint64_t>(__builtin_popcountll(w[k]));
+      // allocCount is what the runtime counts allocated (sweep and each allocation keep it):
+      // bits or freeindex that disagree are corrupt, and then every slot counts as allocated.
+      // One off is a stop between an allocation's freeindex and allocCount updates.
+      if (s.alloc_count && (c > *s.alloc_count + 1 || *s.alloc_count > c + 1)) {
+        ++inconsistent;
+        for (size_t k = 0; k < nw; ++k) w[k] = ~uint64_t{0};
+        if (s.nelems % 64 != 0) w[nw - 1] &= (uint64_t{1} << (s.nelems % 64)) - 1;
+        c = s.nelems;
+      }
       s.allocated = c;
     }
     if (bad > 0) {
       problem(
           fmt::format("{} spans' allocBits unreadable: all their slots counted as allocated", bad));
+    }
+    if (inconsistent > 0) {
+      problem(fmt::format(
+          "{} spans' allocBits and freeindex disagree with their allocCount: all their slots "
+          "counted as allocated",
+          inconsistent));
     }
   }
 

@@ -62,17 +62,18 @@ struct HeapOptions {
 
 // One in-use span (runtime.mspan with state mSpanInUse).
 struct HeapSpan {
-  RemoteAddr start;        // mspan.startAddr
-  uint64_t npages = 0;     // mspan.npages (8 KiB pages)
-  uint64_t elemsize = 0;   // mspan.elemsize: the slot size of each object
-  uint32_t nelems = 0;     // mspan.nelems
-  uint32_t freeindex = 0;  // mspan.freeindex
-  uint8_t spanclass = 0;   // mspan.spanclass: sizeclass << 1 | noscan
-  RemoteAddr span_struct;  // the mspan itself (runtime metadata, off-heap)
-  RemoteAddr alloc_bits;   // mspan.allocBits (nelems bits)
-  RemoteAddr large_type;   // mspan.largeType (Go 1.22+, large scan objects), else null
-  uint64_t allocated = 0;  // objects allocated in it (see HeapObject)
-  uint64_t bits_at = 0;    // internal: first word of its allocated bits in the capture
+  RemoteAddr start;                     // mspan.startAddr
+  uint64_t npages = 0;                  // mspan.npages (8 KiB pages)
+  uint64_t elemsize = 0;                // mspan.elemsize: the slot size of each object
+  uint32_t nelems = 0;                  // mspan.nelems
+  uint32_t freeindex = 0;               // mspan.freeindex
+  uint8_t spanclass = 0;                // mspan.spanclass: sizeclass << 1 | noscan
+  RemoteAddr span_struct;               // the mspan itself (runtime metadata, off-heap)
+  RemoteAddr alloc_bits;                // mspan.allocBits (nelems bits)
+  RemoteAddr large_type;                // mspan.largeType (Go 1.22+, large scan objects), else null
+  uint64_t allocated = 0;               // objects allocated in it (see HeapObject)
+  std::optional<uint64_t> alloc_count;  // mspan.allocCount, when its layout is known
+  uint64_t bits_at = 0;                 // internal: first word of its allocated bits in the capture
 
   uint8_t sizeclass() const { return spanclass >> 1; }
   bool noscan() const { return (spanclass & 1) != 0; }
@@ -131,8 +132,11 @@ struct HeapCapture {
   bool inline_mark_bits = false;      // Go 1.26+ green tea GC: 128 bytes at small spans' end
   std::vector<std::string> problems;  // spans skipped and why, missing layouts ...
   std::vector<RemoteRange> skipped;   // in-use ranges whose metadata was unusable
-  uint64_t copied_bytes = 0;          // bytes captured for the heap (0 on a core)
-  double capture_ms = 0;              // time spent in capture_heap
+  // An in-use span was skipped whose range itself is unknown (npages corrupt, or spans that
+  // overlap): any heap pointer may lead into it, so no proof can rely on what the heap lacks.
+  bool skipped_unbounded = false;
+  uint64_t copied_bytes = 0;  // bytes captured for the heap (0 on a core)
+  double capture_ms = 0;      // time spent in capture_heap
   int go_minor = 0;
 };
 

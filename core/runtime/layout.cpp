@@ -156,6 +156,7 @@ constexpr FieldSpec kFieldSpecs[] = {
     {"runtime.mspan.elemsize", {{"runtime.mspan", "elemsize"}}},
     {"runtime.mspan.specials", {{"runtime.mspan", "specials"}}},
     {"runtime.mspan.largeType", {{"runtime.mspan", "largeType"}}},
+    {"runtime.mspan.allocCount", {{"runtime.mspan", "allocCount"}}},
     {"runtime.special.next", {{"runtime.special", "next"}}},
     {"runtime.special.offset", {{"runtime.special", "offset"}}},
     {"runtime.special.kind", {{"runtime.special", "kind"}}},

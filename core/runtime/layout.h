@@ -124,6 +124,7 @@ enum class Fld : uint8_t {
   kMspanElemsize,
   kMspanSpecials,
   kMspanLargeType,  // Go 1.22+
+  kMspanAllocCount,
   kSpecialNext,
   kSpecialOffset,
   kSpecialKind,
