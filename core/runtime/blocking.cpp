@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ifx {
 namespace {
@@ -101,9 +102,9 @@ class SudogReader {
 std::vector<RemoteAddr> read_queue(SudogReader& sr, RemoteAddr first, size_t max,
                                    std::string& error) {
   std::vector<RemoteAddr> out;
-  std::set<RemoteAddr> seen;
+  std::unordered_set<uint64_t> seen;
   for (RemoteAddr at = first; !at.is_null();) {
-    if (out.size() >= max || !seen.insert(at).second) {
+    if (out.size() >= max || !seen.insert(at.value()).second) {
       error = "wait queue too long or cyclic; truncated";
       break;
     }
@@ -175,11 +176,11 @@ std::unordered_map<uint64_t, Sudog> walk_semtable(GoRuntime& rt, SudogReader& sr
     std::memcpy(&v, bytes.data() + i * stride + treap->offset, 8);
     if (v != 0) todo.emplace_back(v);
   }
-  std::set<RemoteAddr> seen;
+  std::unordered_set<uint64_t> seen;
   while (!todo.empty()) {
     RemoteAddr at = todo.back();
     todo.pop_back();
-    if (at.is_null() || !seen.insert(at).second) continue;
+    if (at.is_null() || !seen.insert(at.value()).second) continue;
     if (seen.size() > bound) {
       problems.push_back("semaphore treaps larger than the goroutine count: walk truncated");
       break;
@@ -244,9 +245,11 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
       continue;
     }
     BlockedG b{g.g, g.goid, {}, "g.waiting"};
-    std::set<RemoteAddr> seen;
+    // g.waiting is short (select cases): a linear check against the sudogs read so far
     for (RemoteAddr at(g.waiting); !at.is_null();) {
-      if (b.sudogs.size() >= limits.max_sudogs_per_g || !seen.insert(at).second) {
+      if (b.sudogs.size() >= limits.max_sudogs_per_g ||
+          std::any_of(b.sudogs.begin(), b.sudogs.end(),
+                      [&](const Sudog& s) { return s.addr == at; })) {
         snap.problems.push_back(fmt::format("goroutine {}: g.waiting list too long", g.goid));
         break;
       }
@@ -258,6 +261,10 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
       }
       if (!s->c.is_null()) chans.insert(s->c);
       b.sudogs.push_back(*s);
+      // A sudog without a channel is a semaphore's or a notify list's (Go 1.26+ sets g.waiting
+      // to it): its waitlink chains the other goroutines waiting on the same address, not more
+      // of this goroutine's sudogs.
+      if (s->c.is_null()) break;
       at = sr.link(raw, Fld::kSudogWaitlink);
     }
     snap.by_goid.emplace(g.goid, std::move(b));
@@ -288,8 +295,8 @@ std::map<RemoteAddr, Channel> read_waited_channels(GoRuntime& rt,
       Raw raw;
       auto s = sr.read(at, &raw);
       if (!s) break;
-      if (!s->c.is_null() && !out.contains(s->c))
-        out.emplace(s->c, read_channel(rt, sr, s->c, limits, false));
+      if (s->c.is_null()) break;  // a semaphore's sudog: waitlink chains other goroutines
+      if (!out.contains(s->c)) out.emplace(s->c, read_channel(rt, sr, s->c, limits, false));
       at = sr.link(raw, Fld::kSudogWaitlink);
     }
   }

@@ -82,6 +82,20 @@ def check_doc(report, case, doc, rc, want_ids, stacks, stripped):
     report.check(rc == (1 if want_ids else 0), f"exit:{case}", f"  exit {rc}")
     report.check(not doc["summary"]["runtime_marked"], f"unmarked:{case}",
                  "  the runtime had marked goroutines leaked before ifxray ran")
+    # 1100 goroutines queued on one Mutex: each waits on that one semaphore (the runtime's
+    # traceback counts them; leakMutexCrowd starts them), and no g.waiting list is "too long"
+    # (since Go 1.26 it points at the semaphore's sudog, whose waitlink chains the others).
+    crowd = [g for g in doc["leaks"]
+             if g["created_by"] and g["created_by"]["function"].startswith("main.leakMutexCrowd")]
+    want_crowd = {g for g, (_, site) in stacks.items()
+                  if site and site.startswith("main.leakMutexCrowd")}
+    got_crowd = {g for leak in crowd for g in leak["goroutines"]}
+    addrs = {leak["blocked_on"].get("address") for leak in crowd}
+    long_lists = [w for w in doc["warnings"] if "g.waiting list too long" in w]
+    report.check(got_crowd == want_crowd and len(want_crowd) >= 1100 and len(addrs) == 1
+                 and None not in addrs and not long_lists, f"mutex-crowd:{case}",
+                 f"  {len(got_crowd)} goroutines (runtime: {len(want_crowd)}), semaphores {addrs}, "
+                 f"{len(long_lists)} warnings like {long_lists[:1]}")
     sus = [g for g in doc["leaks"] if g["verdict"] == "suspect"
            and g["created_by"] and g["created_by"]["function"] == "main.liveGlobalChan"]
     # A stripped binary has no symbol names: its globals are named by section.
