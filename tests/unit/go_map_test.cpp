@@ -9,31 +9,14 @@
 #include <vector>
 
 #include "core/values/go_map.h"
+#include "tests/unit/window_memory.h"
 
 using ifx::GoMapBucketLayout;
 using ifx::RemoteAddr;
 
 namespace {
 
-// Sparse little-endian memory: whatever was put, zeros elsewhere inside [kBase, kBase + kSize).
-class MapMemory : public ifx::Memory {
- public:
-  static constexpr uint64_t kBase = 0x100000, kSize = 0x100000;
-  MapMemory() : bytes_(kSize) {}
-  size_t read(RemoteAddr addr, std::span<uint8_t> out) override {
-    uint64_t a = addr.value();
-    if (a < kBase || a >= kBase + kSize) return 0;
-    size_t n = std::min<uint64_t>(out.size(), kBase + kSize - a);
-    std::memcpy(out.data(), bytes_.data() + (a - kBase), n);
-    return n;
-  }
-  std::string why_unreadable(RemoteAddr, uint64_t) override { return "not mapped"; }
-  void put64(uint64_t a, uint64_t v) { std::memcpy(bytes_.data() + (a - kBase), &v, 8); }
-  void put8(uint64_t a, uint8_t v) { bytes_[a - kBase] = v; }
-
- private:
-  std::vector<uint8_t> bytes_;
-};
+using MapMemory = ifx::test::WindowMemory<0x100000, 0x100000>;
 
 const GoMapBucketLayout kU64 = GoMapBucketLayout::classic(8, 8, 8, 8);
 

@@ -12,6 +12,7 @@
 #include "core/analysis/typed_nil_walk.h"
 #include "core/analysis/variables.h"
 #include "core/values/value_reader.h"
+#include "tests/unit/window_memory.h"
 
 using ifx::GoType;
 using ifx::Kind;
@@ -20,27 +21,7 @@ using ifx::ValueReader;
 
 namespace {
 
-// Little-endian memory mapped at [kBase, kBase + kSize); zeros unless put.
-class FakeMemory : public ifx::Memory {
- public:
-  static constexpr uint64_t kBase = 0x10000, kSize = 0x10000;
-  FakeMemory() : bytes_(kSize) {}
-  size_t read(RemoteAddr addr, std::span<uint8_t> out) override {
-    uint64_t a = addr.value();
-    if (a < kBase || a >= kBase + kSize) return 0;
-    size_t n = std::min<uint64_t>(out.size(), kBase + kSize - a);
-    std::memcpy(out.data(), bytes_.data() + (a - kBase), n);
-    return n;
-  }
-  std::string why_unreadable(RemoteAddr, uint64_t) override { return "not mapped"; }
-  void put64(uint64_t a, uint64_t v) { std::memcpy(bytes_.data() + (a - kBase), &v, 8); }
-  void put(uint64_t a, std::string_view s) {
-    std::memcpy(bytes_.data() + (a - kBase), s.data(), s.size());
-  }
-
- private:
-  std::vector<uint8_t> bytes_;
-};
+using FakeMemory = ifx::test::WindowMemory<0x10000, 0x10000>;
 
 GoType scalar(Kind k, std::string name, uint64_t size) {
   GoType t;
