@@ -152,6 +152,33 @@ Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const Blocki
   return ch;
 }
 
+// The sudogs on g.waiting: one per select case, linked by waitlink. A sudog without a channel
+// is a semaphore's or a notify list's (Go 1.26+ sets g.waiting to it): its waitlink chains the
+// other goroutines waiting on the same address, so the list ends there. `problem` says why a
+// list was cut short.
+std::vector<Sudog> read_waiting(SudogReader& sr, const Goroutine& g, size_t max,
+                                std::string& problem) {
+  std::vector<Sudog> out;
+  for (RemoteAddr at(g.waiting); !at.is_null();) {
+    // Short lists (select cases): a linear check against the sudogs read so far.
+    if (out.size() >= max ||
+        std::any_of(out.begin(), out.end(), [&](const Sudog& s) { return s.addr == at; })) {
+      problem = fmt::format("goroutine {}: g.waiting list too long", g.goid);
+      break;
+    }
+    Raw raw;
+    auto s = sr.read(at, &raw);
+    if (!s) {
+      problem = fmt::format("goroutine {}: sudog {} unreadable", g.goid, at);
+      break;
+    }
+    out.push_back(*s);
+    if (s->c.is_null()) break;
+    at = sr.link(raw, Fld::kSudogWaitlink);
+  }
+  return out;
+}
+
 // Every sudog in the semaphore treaps: g -> sudog. Children are prev/next, waiters on the same
 // address hang off waitlink.
 std::unordered_map<uint64_t, Sudog> walk_semtable(GoRuntime& rt, SudogReader& sr, size_t bound,
@@ -245,27 +272,11 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
       continue;
     }
     BlockedG b{g.g, g.goid, {}, "g.waiting"};
-    // g.waiting is short (select cases): a linear check against the sudogs read so far
-    for (RemoteAddr at(g.waiting); !at.is_null();) {
-      if (b.sudogs.size() >= limits.max_sudogs_per_g ||
-          std::any_of(b.sudogs.begin(), b.sudogs.end(),
-                      [&](const Sudog& s) { return s.addr == at; })) {
-        snap.problems.push_back(fmt::format("goroutine {}: g.waiting list too long", g.goid));
-        break;
-      }
-      Raw raw;
-      auto s = sr.read(at, &raw);
-      if (!s) {
-        snap.problems.push_back(fmt::format("goroutine {}: sudog {} unreadable", g.goid, at));
-        break;
-      }
-      if (!s->c.is_null()) chans.insert(s->c);
-      b.sudogs.push_back(*s);
-      // A sudog without a channel is a semaphore's or a notify list's (Go 1.26+ sets g.waiting
-      // to it): its waitlink chains the other goroutines waiting on the same address, not more
-      // of this goroutine's sudogs.
-      if (s->c.is_null()) break;
-      at = sr.link(raw, Fld::kSudogWaitlink);
+    std::string problem;
+    b.sudogs = read_waiting(sr, g, limits.max_sudogs_per_g, problem);
+    if (!problem.empty()) snap.problems.push_back(std::move(problem));
+    for (const Sudog& s : b.sudogs) {
+      if (!s.c.is_null()) chans.insert(s.c);
     }
     snap.by_goid.emplace(g.goid, std::move(b));
   }
@@ -290,14 +301,11 @@ std::map<RemoteAddr, Channel> read_waited_channels(GoRuntime& rt,
   if (!sr.ok()) return out;
   for (const Goroutine& g : goroutines) {
     if (g.status != kGwaiting && g.status != kGleaked) continue;
-    size_t n = 0;
-    for (RemoteAddr at(g.waiting); !at.is_null() && n < limits.max_sudogs_per_g; ++n) {
-      Raw raw;
-      auto s = sr.read(at, &raw);
-      if (!s) break;
-      if (s->c.is_null()) break;  // a semaphore's sudog: waitlink chains other goroutines
-      if (!out.contains(s->c)) out.emplace(s->c, read_channel(rt, sr, s->c, limits, false));
-      at = sr.link(raw, Fld::kSudogWaitlink);
+    std::string problem;  // pitfalls reports what it found, not why a list ended
+    for (const Sudog& s : read_waiting(sr, g, limits.max_sudogs_per_g, problem)) {
+      if (!s.c.is_null() && !out.contains(s.c)) {
+        out.emplace(s.c, read_channel(rt, sr, s.c, limits, false));
+      }
     }
   }
   return out;
