@@ -12,6 +12,7 @@
 #include "core/analysis/native_frames.h"
 #include "core/analysis/value_capture.h"
 #include "core/analysis/variables.h"
+#include "core/runtime/stack_precopy.h"
 #include "formats/format.h"
 #include "formats/goroutines.h"
 
@@ -27,6 +28,7 @@ struct FramesCmdOptions {
   bool native = false;
   NativeOptions native_opts;
   bool locals = false;
+  bool no_precopy = false;
   ValueLimits value_limits;
   std::vector<std::string> states;
   std::vector<std::string> wait_reasons;
@@ -115,9 +117,19 @@ ExitCode run_frames(const FramesCmdOptions& o) {
     throw Error("--format pprof writes a gzipped protobuf: redirect stdout to a file",
                 ExitCode::kUsage);
   }
-  Session s = open_session(o.target, kind, o.target_opts,
-                           [&o](GoRuntime& rt) { return estimate_snapshot_bytes(rt, o.frames); });
-  GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames);
+  // Stacks copied before the stop serve unwinding; --locals reads values, which a channel send
+  // may still change in a parked goroutine's stack (see StackPrecopy), so it copies in the stop.
+  std::optional<StackPrecopy> precopy;
+  double precopy_ms = 0;
+  Session s = open_session(o.target, kind, o.target_opts, [&](GoRuntime& rt) {
+    if (o.locals || o.no_precopy) return estimate_snapshot_bytes(rt, o.frames);
+    auto t0 = std::chrono::steady_clock::now();
+    precopy = StackPrecopy::copy(rt, o.frames.limits);
+    precopy_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return estimate_snapshot_bytes(*precopy);
+  });
+  GoroutineSnapshot snap = snapshot_goroutines(*s.runtime, o.frames, precopy ? &*precopy : nullptr);
   if (o.native) capture_native_memory(*s.runtime, snap, o.native_opts);
   formats::FramesStyle style;
   style.group = !o.no_group;
@@ -150,7 +162,15 @@ ExitCode run_frames(const FramesCmdOptions& o) {
                                                         : formats::FramesFormat::kText;
   formats::emit(formats::render_goroutines(report, format, style));
   for (const auto& w : report.warnings) fmt::print(stderr, "ifxray: warning: {}\n", w);
-  if (o.stats) print_stats(s);
+  if (o.stats) {
+    print_stats(s);
+    if (precopy) {
+      fmt::print(stderr,
+                 "ifxray: stats precopy_ms={:.3f} precopy_stacks={} precopy_bytes={} "
+                 "precopy_kept={}\n",
+                 precopy_ms, precopy->stacks(), precopy->stack_bytes(), precopy->kept());
+    }
+  }
   // The target is released already. Freeing a snapshot of 100k stacks and 100k reports piece by
   // piece costs more than everything else the exit does, so the process exit frees them.
   new Session(std::move(s));                  // NOLINT: deliberate leak at exit
@@ -190,6 +210,8 @@ void register_frames(CLI::App& app, Action& action) {
                 "(libunwind)");
   sub->add_option("--max-native-frames", o->native_opts.max_frames,
                   "Native frames per thread with --native (default 256)");
+  sub->add_flag("--no-precopy", o->no_precopy,
+                "Copy every stack while the process is stopped, none before (a longer pause)");
   sub->add_flag("--locals", o->locals,
                 "Arguments and local variables of every frame, from DWARF (text, json)");
   sub->add_option("--max-depth", o->value_limits.max_depth,

@@ -159,17 +159,29 @@ std::optional<int64_t> estimate_now(GoRuntime& rt, const std::vector<Goroutine>&
 
 }  // namespace
 
-uint64_t estimate_snapshot_bytes(GoRuntime& rt, const FramesOptions& opts) {
-  uint64_t bytes = estimate_goroutine_bytes(rt, opts.limits);
-  // Goroutines come and go and stacks grow between the estimate and the stop: some slack.
-  // The estimate was read racily: never fault in more than a sane bound for it.
+namespace {
+
+// Goroutines come and go and stacks grow between the estimate and the stop: some slack.
+// The estimate was read racily: never fault in more than a sane bound for it.
+uint64_t with_slack(uint64_t bytes) {
   constexpr uint64_t kMaxReserve = uint64_t{4} << 30;
   return bytes == 0 ? 0 : std::min(bytes + bytes / 8 + (1 << 20), kMaxReserve);
 }
 
-GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts) {
+}  // namespace
+
+uint64_t estimate_snapshot_bytes(GoRuntime& rt, const FramesOptions& opts) {
+  return with_slack(estimate_goroutine_bytes(rt, opts.limits));
+}
+
+uint64_t estimate_snapshot_bytes(const StackPrecopy& precopy) {
+  return with_slack(precopy.stop_bytes());
+}
+
+GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts,
+                                      const StackPrecopy* precopy) {
   GoroutineSnapshot snap;
-  snap.goroutines = read_goroutines(rt, opts.limits, snap.problems);
+  snap.goroutines = read_goroutines(rt, opts.limits, snap.problems, precopy);
   // Labels are shared by the goroutines a labelled one starts: read each set once, while the
   // process is stopped (they live in the heap, not in what read_goroutines copied).
   for (const Goroutine& g : snap.goroutines) {

@@ -11,6 +11,7 @@
 #include "core/report/goroutines.h"
 #include "core/runtime/goroutine_labels.h"
 #include "core/runtime/goroutines.h"
+#include "core/runtime/stack_precopy.h"
 
 namespace ifx {
 
@@ -32,7 +33,11 @@ struct FramesOptions {
 
 // What snapshot_goroutines will copy, estimated on the running process before it is stopped.
 uint64_t estimate_snapshot_bytes(GoRuntime& rt, const FramesOptions& opts);
-GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts);
+// The same, when the stacks were pre-copied: only what the stop will still copy.
+uint64_t estimate_snapshot_bytes(const StackPrecopy& precopy);
+// In the stop; `precopy` (taken before it, see StackPrecopy) spares copying unchanged stacks.
+GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts,
+                                      const StackPrecopy* precopy = nullptr);
 report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap,
                                     const FramesOptions& opts);
 

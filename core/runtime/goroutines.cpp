@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include "core/runtime/goroutine_reading.h"
+#include "core/runtime/stack_precopy.h"
+
 namespace ifx {
 namespace {
 
@@ -16,7 +19,9 @@ uint64_t field_at(const std::vector<uint8_t>& g, const std::optional<FieldInfo>&
   return v;
 }
 
-void decode(const Layout& l, const std::vector<uint8_t>& raw, Goroutine& g) {
+}  // namespace
+
+void decode_goroutine(const Layout& l, const std::vector<uint8_t>& raw, Goroutine& g) {
   auto get = [&](Fld f) { return field_at(raw, l.field(f)); };
   uint64_t status = get(Fld::kGAtomicStatus);
   g.status = static_cast<uint32_t>(status & ~uint64_t{kGscanBit});
@@ -40,7 +45,7 @@ void decode(const Layout& l, const std::vector<uint8_t>& raw, Goroutine& g) {
 }
 
 // The g structs' ranges, sorted, with neighbours less than a page apart merged.
-std::vector<RemoteRange> merged_ranges(const std::vector<Goroutine>& gs, uint64_t size) {
+std::vector<RemoteRange> merged_g_ranges(const std::vector<Goroutine>& gs, uint64_t size) {
   constexpr uint64_t kMaxGap = 4096;
   constexpr uint64_t kMaxRange = 1 << 20;
   std::vector<uint64_t> starts;
@@ -87,8 +92,6 @@ std::vector<uint64_t> read_allgs(GoRuntime& rt, uint64_t limit) {
   return out;
 }
 
-}  // namespace
-
 uint64_t estimate_goroutine_bytes(GoRuntime& rt, const GoroutineLimits& limits) {
   auto g_size = rt.layout().size(Typ::kG);
   if (!g_size || *g_size == 0) return 0;
@@ -115,11 +118,11 @@ uint64_t estimate_goroutine_bytes(GoRuntime& rt, const GoroutineLimits& limits) 
   for (Goroutine& g : sample) {
     if (rt.memory().read(g.g, head) != head.size()) continue;
     ++read;
-    decode(rt.layout(), raw, g);
+    decode_goroutine(rt.layout(), raw, g);
     if (auto r = used_stack(g, limits)) stack_bytes += r->size;
   }
   if (read == 0) return 0;
-  // g structs are copied with the little gaps between them (merged_ranges): allow for those.
+  // g structs are copied with the little gaps between them (merged_g_ranges): allow for those.
   return all.size() * (*g_size + *g_size / 8) + stack_bytes / read * all.size();
 }
 
@@ -151,7 +154,8 @@ const char* status_string(uint32_t s) {
 }
 
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
-                                       std::vector<std::string>& problems) {
+                                       std::vector<std::string>& problems,
+                                       const StackPrecopy* precopy) {
   std::vector<Goroutine> out;
   auto g_size = rt.layout().size(Typ::kG);
   auto allgs = rt.global(Glob::kAllgs);
@@ -198,10 +202,11 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
   for (size_t i = 0; i < got; ++i) out[i].g = RemoteAddr(load_le<uint64_t>(array.data() + i * 8));
   // g structs sit side by side in their spans: a few merged ranges copy them in far fewer
   // pieces than one per goroutine, and the snapshot keeps them without a second copy.
-  rt.memory().capture(merged_ranges(out, *g_size));
+  rt.memory().capture(merged_g_ranges(out, *g_size));
   std::vector<uint8_t> raw(*g_size);
   std::vector<RemoteRange> stacks;
   stacks.reserve(out.size());
+  std::vector<AdoptedRange> unchanged;
   for (Goroutine& g : out) {
     if (g.g.is_null() || rt.memory().read(g.g, raw) != raw.size()) {
       g.unreadable = g.g.is_null() ? "nil entry in allgs"
@@ -209,8 +214,21 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
                                                  rt.memory().why_unreadable(g.g, *g_size));
       continue;
     }
-    decode(rt.layout(), raw, g);
-    if (auto r = used_stack(g, limits)) stacks.push_back(*r);
+    decode_goroutine(rt.layout(), raw, g);
+    auto r = used_stack(g, limits);
+    if (!r) continue;
+    if (const uint8_t* bytes = precopy != nullptr ? precopy->unchanged(g, *r) : nullptr) {
+      unchanged.push_back(AdoptedRange{r->start, r->size, bytes});
+    } else {
+      stacks.push_back(*r);
+    }
+  }
+  // Stacks copied before the stop that provably did not change are kept without a second copy
+  // (tests copy them again and compare: check_precopy).
+  if (!unchanged.empty() && precopy_check_requested()) {
+    problems.push_back(check_precopy(rt.memory(), unchanged));
+  } else if (!unchanged.empty() && !rt.memory().adopt(unchanged, precopy->arena())) {
+    for (const auto& a : unchanged) stacks.push_back(RemoteRange{a.start, a.size});
   }
   rt.memory().capture(stacks);  // the unwinder reads them back from the snapshot
   return out;

@@ -10,6 +10,8 @@
 
 namespace ifx {
 
+class StackPrecopy;
+
 // Runtime status values (runtime2.go); the scan bit is split off.
 enum GoStatus : uint32_t {
   kGidle = 0,
@@ -55,9 +57,11 @@ struct GoroutineLimits {
 };
 
 // Reads every goroutine in allgs (dead ones included) and prefetches their used stacks, in a few
-// batched reads. Problems that affect all goroutines are appended to `problems`.
+// batched reads. Problems that affect all goroutines are appended to `problems`. A stack that
+// `precopy` proves unchanged is kept from it rather than copied again.
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
-                                       std::vector<std::string>& problems);
+                                       std::vector<std::string>& problems,
+                                       const StackPrecopy* precopy = nullptr);
 
 // An estimate of the bytes read_goroutines will copy (g structs and used stacks), read without
 // stopping the process (racy: good enough to size a buffer faulted in before the stop).

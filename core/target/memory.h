@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,13 @@ struct ReadRequest {
   size_t done = 0;
 };
 
+// Bytes of [start, start + size) that were copied before the process was stopped, at `data`.
+struct AdoptedRange {
+  RemoteAddr start;
+  uint64_t size = 0;
+  const uint8_t* data = nullptr;
+};
+
 class Memory {
  public:
   virtual ~Memory() = default;
@@ -35,6 +43,13 @@ class Memory {
   // while the process is stopped and keeps them without a second copy. Other sources need
   // nothing ahead of time.
   virtual void capture(std::span<const RemoteRange> /*ranges*/) {}
+  // Keep bytes copied before the process was stopped, which the caller has proved unchanged
+  // since, as if captured now (no second copy); `owner` keeps them alive. False when this
+  // source keeps nothing (the caller then captures those ranges instead).
+  virtual bool adopt(std::span<const AdoptedRange> /*ranges*/,
+                     std::shared_ptr<const void> /*owner*/) {
+    return false;
+  }
   // Why [addr, addr+size) cannot be read, in a few words ("not mapped", "not in the core:
   // skipped by the dumper", "not captured in the snapshot").
   virtual std::string why_unreadable(RemoteAddr addr, uint64_t size) = 0;

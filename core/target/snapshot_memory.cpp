@@ -230,6 +230,27 @@ void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
   hint_valid_ = false;
 }
 
+bool SnapshotMemory::adopt(std::span<const AdoptedRange> ranges,
+                           std::shared_ptr<const void> owner) {
+  if (frozen()) return false;
+  std::vector<Span> batch;
+  batch.reserve(ranges.size());
+  for (const auto& r : ranges) {
+    if (r.size == 0 || r.start.value() > UINT64_MAX - r.size) continue;
+    batch.push_back(Span{r.start.value(), r.size, r.data});
+  }
+  std::sort(batch.begin(), batch.end(),
+            [](const Span& a, const Span& b) { return a.start < b.start; });
+  for (size_t i = 1; i < batch.size(); ++i) {
+    if (batch[i].start < batch[i - 1].start + batch[i - 1].size) return false;
+  }
+  for (const auto& b : batch) kept_bytes_ += b.size;
+  if (!batch.empty()) batches_.push_back(std::move(batch));
+  owners_.push_back(std::move(owner));
+  hint_valid_ = false;
+  return true;
+}
+
 void SnapshotMemory::give_reserve(void* buffer, size_t bytes) {
   if (buffer == nullptr) return;
   bytes = populated_snapshot_buffer_size(bytes);

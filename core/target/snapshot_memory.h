@@ -93,6 +93,9 @@ class SnapshotMemory : public Memory {
   // Copies the ranges (those not kept yet) straight into the snapshot in few system calls,
   // without a caller's buffer: what an analysis calls with everything it will need.
   void capture(std::span<const RemoteRange> ranges) override;
+  // Only while the process is stopped: the ranges become one more batch viewing the caller's
+  // bytes (ranges must not overlap each other; they may overlap what is kept already).
+  bool adopt(std::span<const AdoptedRange> ranges, std::shared_ptr<const void> owner) override;
 
   // A buffer faulted in before the process was stopped (allocate_populated_snapshot_buffer): the
   // capture batches that fit are copied into it, so the pause does not pay for page faults.
@@ -156,6 +159,8 @@ class SnapshotMemory : public Memory {
   uint64_t kept_bytes_ = 0;
   // The capture batches' buffers that kept ranges view: (address, size).
   std::vector<std::pair<uint8_t*, size_t>> arenas_;
+  // What keeps adopted bytes alive.
+  std::vector<std::shared_ptr<const void>> owners_;
   // The unused tail of the pre-faulted reserve (owned by arenas_).
   uint8_t* reserve_ = nullptr;
   size_t reserve_left_ = 0;
