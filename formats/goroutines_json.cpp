@@ -36,6 +36,7 @@ std::string render_goroutines_json(const report::Goroutines& gs) {
     } else {
       w.null();
     }
+    w.field("running_in", g.running_in);
     w.field("start_function", g.start_function);
     w.key("frames").begin_array();
     for (const auto& f : g.frames) {

@@ -50,12 +50,39 @@ bool is_system(std::string_view start, const std::vector<report::Frame>& frames)
   return start.substr(0, 8) == "runtime.";
 }
 
-std::map<uint64_t, int> read_thread_map(GoRuntime& rt) {
-  std::map<uint64_t, int> out;
+// Threads by M, and for each M running a goroutine where it left it; the part of a system or
+// signal stack in use is copied now (no goroutine's stack: read_goroutines did not copy it).
+void read_threads(GoRuntime& rt, const GoroutineLimits& limits, GoroutineSnapshot& snap) {
+  std::vector<RemoteRange> system_stacks;
   for (const Machine& m : read_machines(rt)) {
-    if (m.procid) out[m.m.value()] = static_cast<int>(*m.procid);
+    if (m.procid) snap.tid_by_m[m.m.value()] = static_cast<int>(*m.procid);
+    if (m.curg.is_null()) continue;
+    ThreadOffStack off;
+    off.vdso_sp = m.vdso_sp;
+    off.vdso_pc = m.vdso_pc;
+    auto bounds = [&rt](RemoteAddr g, uint64_t& lo, uint64_t& hi) {
+      if (g.is_null()) return;
+      lo = rt.read_field(g, Fld::kGStackLo).value_or(0);
+      hi = rt.read_field(g, Fld::kGStackHi).value_or(0);
+    };
+    bounds(m.g0, off.g0_lo, off.g0_hi);
+    bounds(m.gsignal, off.gsignal_lo, off.gsignal_hi);
+    snap.off_stack[m.m.value()] = off;
+    auto from = [&](uint64_t sp, uint64_t hi) {
+      system_stacks.push_back({RemoteAddr(sp), std::min(hi - sp, limits.max_stack_bytes)});
+    };
+    for (const auto& t : rt.target().threads()) {
+      if (!m.procid || t.tid != static_cast<int>(*m.procid) || !t.has_regs) continue;
+      uint64_t sp = t.regs.rsp;
+      if (sp >= off.g0_lo && sp < off.g0_hi) from(sp, off.g0_hi);
+      // In a signal handler: what it interrupted may be on the system stack, anywhere in it.
+      if (sp >= off.gsignal_lo && sp < off.gsignal_hi) {
+        from(sp, off.gsignal_hi);
+        if (off.g0_lo < off.g0_hi) from(off.g0_lo, off.g0_hi);
+      }
+    }
   }
-  return out;
+  rt.memory().capture(system_stacks);
 }
 
 std::vector<report::Frame> symbolise(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache,
@@ -157,10 +184,6 @@ std::optional<int64_t> estimate_now(GoRuntime& rt, const std::vector<Goroutine>&
   return best;
 }
 
-}  // namespace
-
-namespace {
-
 // Goroutines come and go and stacks grow between the estimate and the stop: some slack.
 // The estimate was read racily: never fault in more than a sane bound for it.
 uint64_t with_slack(uint64_t bytes) {
@@ -191,7 +214,7 @@ GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts,
     }
   }
   snap.wait_reasons = read_wait_reasons(rt);
-  snap.tid_by_m = read_thread_map(rt);
+  read_threads(rt, opts.limits, snap);
   snap.now_ns = rt.target().monotonic_ns();
   if (!snap.now_ns) {
     snap.now_ns = estimate_now(rt, snap.goroutines);
@@ -255,15 +278,23 @@ report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap
       bool in_go = thread != nullptr && thread->regs.rsp >= g.stack_lo &&
                    thread->regs.rsp < g.stack_hi &&
                    rt.binary().pclntab().find_func(thread->regs.rip - rt.bias()).has_value();
+      std::optional<UnwoundStack> stack;
       if (in_go) {
-        UnwoundStack stack = unwind_from_registers(rt, special, cache, g, thread->regs.rip,
-                                                   thread->regs.rsp, opts.max_frames);
-        r.truncated = stack.truncated;
-        r.error = stack.error;
-        r.frames = symbolise(rt, special, cache, stack, r.error);
+        stack = unwind_from_registers(rt, special, cache, g, thread->regs.rip, thread->regs.rsp,
+                                      opts.max_frames);
+      } else if (auto off = snap.off_stack.find(g.m);
+                 thread != nullptr && off != snap.off_stack.end()) {
+        stack = unwind_off_stack(rt, special, cache, g, thread->regs.rip, thread->regs.rsp,
+                                 off->second, opts.max_frames);
+      }
+      if (stack) {
+        r.running_in = stack->running_in;
+        r.truncated = stack->truncated;
+        r.error = stack->error;
+        r.frames = symbolise(rt, special, cache, *stack, r.error);
       } else {
         r.error = thread == nullptr ? "running, and its thread's registers are unavailable"
-                                    : "running outside its Go stack (in the runtime or C code)";
+                                    : "running outside its Go stack (in C code)";
       }
     } else {
       UnwoundStack stack = unwind_goroutine(rt, special, cache, g, opts.max_frames);

@@ -12,15 +12,17 @@
 #include "core/runtime/goroutine_labels.h"
 #include "core/runtime/goroutines.h"
 #include "core/runtime/stack_precopy.h"
+#include "core/stack/unwind.h"
 
 namespace ifx {
 
 struct GoroutineSnapshot {
   std::vector<Goroutine> goroutines;
   std::vector<std::string> wait_reasons;
-  std::map<uint64_t, int> tid_by_m;  // m address -> thread id (m.procid)
-  std::optional<int64_t> now_ns;     // the target's nanotime clock, when known
-  bool now_estimated = false;        // now_ns is a lower bound taken from runtime state (cores)
+  std::map<uint64_t, int> tid_by_m;              // m address -> thread id (m.procid)
+  std::map<uint64_t, ThreadOffStack> off_stack;  // by m address, for Ms running a goroutine
+  std::optional<int64_t> now_ns;                 // the target's nanotime clock, when known
+  bool now_estimated = false;  // now_ns is a lower bound taken from runtime state (cores)
   std::unordered_map<uint64_t, GoroutineLabels> labels;  // by g.labels
   std::vector<std::string> problems;
 };

@@ -104,6 +104,8 @@ struct Goroutine {
   bool system = false;  // a runtime goroutine, hidden unless --system
   bool scan = false;
   std::optional<int> thread;  // tid of the thread running it
+  // A running goroutine whose thread was off its stack: "vdso" or "system stack"
+  std::string running_in;
   uint64_t start_pc = 0;
   std::string start_function;
   std::optional<CreatedBy> created_by;

@@ -43,6 +43,9 @@ enum class Fld : uint8_t {
   kMId,
   kMP,
   kMAllLink,
+  kMVdsoSP,  // set while the thread is in a vDSO call: the goroutine's sp and pc before it
+  kMVdsoPC,
+  kMGsignal,  // the g whose stack the thread's signal handlers run on
   kPId,
   kPStatus,
   kPGFreeN,     // Go 1.19: p.gFree.n

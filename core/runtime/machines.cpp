@@ -14,6 +14,10 @@ std::vector<Machine> read_machines(GoRuntime& rt) {
     mc.id = rt.read_signed_field(*m, Fld::kMId).value_or(-1);
     mc.procid = rt.read_field(*m, Fld::kMProcId);
     mc.curg = RemoteAddr(rt.read_field(*m, Fld::kMCurG).value_or(0));
+    mc.g0 = RemoteAddr(rt.read_field(*m, Fld::kMG0).value_or(0));
+    mc.gsignal = RemoteAddr(rt.read_field(*m, Fld::kMGsignal).value_or(0));
+    mc.vdso_sp = rt.read_field(*m, Fld::kMVdsoSP).value_or(0);
+    mc.vdso_pc = rt.read_field(*m, Fld::kMVdsoPC).value_or(0);
     out.push_back(mc);
     auto next = rt.read_field(*m, Fld::kMAllLink);
     m = next ? std::optional<RemoteAddr>(RemoteAddr(*next)) : std::nullopt;

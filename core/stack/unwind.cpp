@@ -98,4 +98,136 @@ UnwoundStack unwind_from_registers(GoRuntime& rt, const SpecialFuncs& special, P
   return unwind(rt, special, cache, g, pc, sp, true, max_frames);
 }
 
+namespace {
+
+// Where the kernel's rt_sigframe keeps the interrupted rsp and rip: the handler is entered with
+// sp at its pretcode, then come uc_flags, uc_link, uc_stack (8 + 8 + 24 bytes) and the
+// sigcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip.
+constexpr uint64_t kSigframeRsp = 8 + 40 + 15 * 8;
+constexpr uint64_t kSigframeRip = kSigframeRsp + 8;
+
+void append(UnwoundStack& out, UnwoundStack rest) {
+  out.error = std::move(rest.error);
+  out.truncated = rest.truncated;
+  out.frames.insert(out.frames.end(), rest.frames.begin(), rest.frames.end());
+}
+
+class OffStackUnwinder {
+ public:
+  OffStackUnwinder(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, const Goroutine& g,
+                   const ThreadOffStack& off, size_t max_frames)
+      : rt_(rt), special_(special), cache_(cache), g_(g), off_(off), max_(max_frames) {}
+
+  std::optional<UnwoundStack> from(uint64_t pc, uint64_t sp, bool in_signal) {
+    if (on_goroutine_stack(sp)) {
+      UnwoundStack out = unwind(rt_, special_, cache_, g_, pc, sp, true, max_);
+      return out;
+    }
+    if (!in_signal && sp >= off_.gsignal_lo && sp < off_.gsignal_hi) return from_signal(pc, sp);
+    if (sp >= off_.g0_lo && sp < off_.g0_hi) return from_system_stack(pc, sp);
+    return std::nullopt;
+  }
+
+ private:
+  bool on_goroutine_stack(uint64_t a) const { return a >= g_.stack_lo && a < g_.stack_hi; }
+  std::string_view last_name(const UnwoundStack& u) const {
+    return u.frames.empty() ? std::string_view()
+                            : rt_.binary().pclntab().func_name(u.frames.back().func);
+  }
+  // Unwinds the stack [lo, hi) from pc and sp; when pc is in the vDSO and the runtime left
+  // m.vdsoPC/SP on this stack (a vDSO call from a signal handler or the system stack), from
+  // there instead.
+  UnwoundStack on(uint64_t lo, uint64_t hi, uint64_t pc, uint64_t sp, size_t max_frames) {
+    Goroutine stack;
+    stack.stack_lo = lo;
+    stack.stack_hi = hi;
+    bool in_go = rt_.binary().pclntab().find_func(pc - rt_.bias()).has_value();
+    if (!in_go && off_.vdso_pc != 0 && off_.vdso_sp >= lo && off_.vdso_sp < hi) {
+      return unwind(rt_, special_, cache_, stack, off_.vdso_pc, off_.vdso_sp, false, max_frames);
+    }
+    return unwind(rt_, special_, cache_, stack, pc, sp, true, max_frames);
+  }
+
+  // The handler's frames up to runtime.sigtramp, then what it interrupted.
+  std::optional<UnwoundStack> from_signal(uint64_t pc, uint64_t sp) {
+    UnwoundStack out = on(off_.gsignal_lo, off_.gsignal_hi, pc, sp, max_);
+    out.running_in = "signal handler";
+    if (last_name(out) != "runtime.sigtramp" || out.frames.back().frame_size < 0 ||
+        out.frames.size() >= max_) {
+      return out;
+    }
+    uint64_t entry_sp = out.frames.back().sp + static_cast<uint64_t>(out.frames.back().frame_size);
+    auto rsp = rt_.memory().read_u64(RemoteAddr(entry_sp + kSigframeRsp));
+    auto rip = rt_.memory().read_u64(RemoteAddr(entry_sp + kSigframeRip));
+    if (!rsp || !rip) {
+      out.error = fmt::format("the signal frame at {:#x} is unreadable: {}", entry_sp,
+                              rt_.memory().why_unreadable(RemoteAddr(entry_sp), kSigframeRip + 8));
+      return out;
+    }
+    auto rest = from(*rip, *rsp, true);
+    if (!rest) {
+      out.error = fmt::format("the signal interrupted pc {:#x} sp {:#x}, on no stack of its thread",
+                              *rip, *rsp);
+      return out;
+    }
+    append(out, std::move(*rest));
+    return out;
+  }
+
+  // The thread's frames on its system stack; across to the goroutine where the runtime's own
+  // unwinder goes: morestack saved the goroutine's pc and sp in g.sched and never returns (the
+  // goroutine resumes there); systemstack saved its caller's sp there, and its frame goes on
+  // across to the goroutine's stack from it.
+  std::optional<UnwoundStack> from_system_stack(uint64_t pc, uint64_t sp) {
+    // The thread may be in systemstack or morestack itself, past the stack switch: both write
+    // SP, so their frame is not unwound through like any other.
+    UnwoundStack out = on(off_.g0_lo, off_.g0_hi, pc, sp, 1);
+    std::string_view last = last_name(out);
+    if (last != "runtime.systemstack" && last != "runtime.morestack") {
+      out = on(off_.g0_lo, off_.g0_hi, pc, sp, max_);
+      last = last_name(out);
+    }
+    out.running_in = "system stack";
+    if (!on_goroutine_stack(g_.sched_sp) || out.frames.size() >= max_) return out;
+    size_t left = max_ - out.frames.size();
+    if (last == "runtime.morestack") {
+      out.frames.pop_back();
+      append(out, unwind(rt_, special_, cache_, g_, g_.sched_pc, g_.sched_sp, false, left + 1));
+    } else if (last == "runtime.systemstack" && out.frames.back().frame_size >= 0) {
+      uint64_t ret_slot = g_.sched_sp + static_cast<uint64_t>(out.frames.back().frame_size);
+      auto ret = rt_.memory().read_u64(RemoteAddr(ret_slot));
+      if (!ret) {
+        out.error = fmt::format("systemstack's return address at {:#x} is unreadable: {}", ret_slot,
+                                rt_.memory().why_unreadable(RemoteAddr(ret_slot), 8));
+        return out;
+      }
+      append(out, unwind(rt_, special_, cache_, g_, *ret, ret_slot + 8, false, left));
+    }
+    return out;
+  }
+
+  GoRuntime& rt_;
+  const SpecialFuncs& special_;
+  PcCache& cache_;
+  const Goroutine& g_;
+  const ThreadOffStack& off_;
+  size_t max_;
+};
+
+}  // namespace
+
+std::optional<UnwoundStack> unwind_off_stack(GoRuntime& rt, const SpecialFuncs& special,
+                                             PcCache& cache, const Goroutine& g, uint64_t pc,
+                                             uint64_t sp, const ThreadOffStack& off,
+                                             size_t max_frames) {
+  if (off.vdso_sp != 0 && off.vdso_pc != 0 && off.vdso_sp >= g.stack_lo &&
+      off.vdso_sp < g.stack_hi) {
+    UnwoundStack out = unwind(rt, special, cache, g, off.vdso_pc, off.vdso_sp, false, max_frames);
+    out.running_in = "vdso";
+    return out;
+  }
+  if (sp >= g.stack_lo && sp < g.stack_hi) return std::nullopt;  // on its stack: not off it
+  return OffStackUnwinder(rt, special, cache, g, off, max_frames).from(pc, sp, false);
+}
+
 }  // namespace ifx

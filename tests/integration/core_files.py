@@ -164,7 +164,8 @@ def wait_for_file(path, timeout=30):
 
 
 def kernel_core(exe, cores):
-    """Crash a fixture with SIGQUIT under GOTRACEBACK=crash; returns (core, live facts)."""
+    """Crash a fixture with SIGQUIT under GOTRACEBACK=crash; returns (core, live facts: pid,
+    goroutines, stack.txt and facts.json when written, tids, stderr)."""
     with F.run_fixture(exe, env={"GOTRACEBACK": "crash"}) as fx:
         live = {"pid": fx.pid, "goroutines": recorded_goroutines(fx)}
         for name in ("stack.txt", "facts.json"):
@@ -181,6 +182,7 @@ def kernel_core(exe, cores):
             raise F.FixtureError(f"{exe} did not die of SIGQUIT with GOTRACEBACK=crash") from e
         core = Path(cores) / f"core.{fx.pid}"
         wait_for_file(core)
+        live["stderr"] = fx.stderr()  # the runtime's crash traceback
         # The kernel has finished writing once the process is reaped.
         return core, live
 

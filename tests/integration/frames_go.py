@@ -14,6 +14,11 @@ The zoo also parks goroutines inside deferred calls (after a return, while panic
 nil pointer fault, whose frame is under runtime.sigpanic: its +offset is the faulting
 instruction's) and in methods of a generic type.
 
+Start functions (live): every compared goroutine's start_function (ifxray reads g.startpc) is the
+function at the bottom of its stack in runtime.Stack, or for `go f(args)` the wrapper the
+compiler made to call f, which the traceback hides: then ifxray's bottom physical frame, marked
+a wrapper, right under f.
+
 Filters (on ifxray's core, against the same runtime.Stack): `--wait-reason R` for every wait
 reason the runtime printed gives exactly the goroutines whose header has R; `--state waiting`
 exactly those with a wait reason, `--state syscall` those in [syscall]; `--func '^F$'` for every
@@ -168,6 +173,34 @@ def compare(report, case, runtime, ours, busy):
     report.check(checked >= 10, f"coverage:{case}", f"  only {checked} goroutines compared")
 
 
+def check_start(report, case, target, runtime, busy):
+    """The start function (g.startpc) of every goroutine is the function at the bottom of its
+    stack in the runtime's own traceback; or, for `go f(args)`, the compiler's wrapper that
+    calls f (main.main.gowrapN; a closure before Go 1.21), which the traceback hides: then it is
+    the bottom physical frame, marked as a wrapper, right under the runtime's bottom frame.
+    Generic instantiations as the traceback prints them."""
+    rc, out, err = fixtures.run_ifxray(["frames", "--format", "json", target])
+    if not report.check(rc == 0, f"start:{case}", f"  exit {rc}: {err[-1000:]}"):
+        return
+    generic = re.compile(r"\[[^\]]*\]")
+    ours = {g["id"]: g for g in json.loads(out)["goroutines"]}
+    wrong, wrapped = [], 0
+    for goid, (state, block) in runtime.items():
+        if state.startswith("running") or goid == busy:
+            continue
+        bottom = functions(block)[-1]
+        g = ours.get(goid)
+        start = generic.sub("[...]", g["start_function"]) if g else None
+        frames = [f for f in g["frames"] if f["function"] != "runtime.goexit"] if g else []
+        if len(frames) >= 2 and frames[-1]["wrapper"] and start == frames[-1]["function"] and \
+                generic.sub("[...]", frames[-2]["function"]) == bottom:
+            wrapped += 1
+        elif start != bottom:
+            wrong.append(f"  goroutine {goid}: runtime {bottom}, ifxray {start}")
+    report.check(not wrong and len(runtime) >= 10, f"start:{case}",
+                 f"  ({wrapped} through a wrapper)\n" + "\n".join(wrong[:10]))
+
+
 def scratch():
     """Where the big cores go: memory when there is room (gdb's are about 1 GiB), else /tmp."""
     try:
@@ -190,6 +223,7 @@ def main():
                     runtime = parse((fx.outdir / "stack.txt").read_text())
                     busy = json.loads((fx.outdir / "facts.json").read_text())["busy_goid"]
                     compare(report, f"live:{case}", runtime, frames_go(fx.pid), busy)
+                    check_start(report, f"live:{case}", fx.pid, runtime, busy)
                     with tempfile.TemporaryDirectory(dir=scratch()) as tmp:
                         core = os.path.join(tmp, "core")
                         rc, _, err = fixtures.run_ifxray(["gcore", "-o", core, fx.pid])

@@ -57,15 +57,12 @@ from pathlib import Path
 
 import core_files
 import fixtures
+import pprof_raw
 from core_patch import load_segments
 from frames_bad_input import patched
 
 FIXTURE = "labels"
 WAITERS = ("main.waitLabelled", "main.waitPlain", "main.main.func1.1")
-LOCATION = re.compile(r"^\s+(\d+): 0x[0-9a-f]+ (?:M=\d+ )?(.*)$")
-LINE = re.compile(r"^(.*) (\S+):(\d+)(?::\d+)? s=(\d+)$")
-SAMPLE = re.compile(r"^\s*(\d+): ([\d ]*)$")
-LABEL = re.compile(r"(\S+?):\[(.*?)\]")
 GDB_CASES = {("go1.19", "plain"), ("go1.26", "plain")}
 CRASH_HEADER = re.compile(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[([^\]]*)\]:$")
 CRASH_AT = re.compile(r"^\t(.*):(\d+)(?: \+0x[0-9a-f]+)?(?: fp=(0x[0-9a-f]+) sp=(0x[0-9a-f]+) "
@@ -79,30 +76,12 @@ def mono():
 def parse_raw(text):
     """`pprof -raw` -> (Counter{(function names innermost first, labels): count},
     {function: start line})."""
-    section, samples, locations, starts, current = None, [], {}, {}, None
-    for line in text.splitlines():
-        if line in ("Samples:", "Locations", "Mappings"):
-            section = line
-            continue
-        if section == "Samples:":
-            m = SAMPLE.match(line)
-            if m:
-                samples.append([int(m.group(1)), [int(x) for x in m.group(2).split()], ()])
-            elif samples and line.startswith("                "):
-                samples[-1][2] = tuple(sorted(LABEL.findall(line.strip())))
-        elif section == "Locations":
-            m = LOCATION.match(line)
-            body = m.group(2) if m else line.strip()
-            if m:
-                current = locations.setdefault(int(m.group(1)), [])
-            lm = LINE.match(body)
-            if lm and current is not None:
-                current.append(lm.group(1))
-                starts[lm.group(1)] = int(lm.group(4))
-    out = collections.Counter()
-    for count, ids, labels in samples:
-        stack = tuple(fn for i in ids for fn in locations.get(i, [f"?location {i}"]))
-        out[(stack, labels)] += count
+    out, starts = collections.Counter(), {}
+    for count, stack, labels in pprof_raw.parse(text):
+        out[(pprof_raw.functions(stack), labels)] += count
+        for loc in stack:
+            for fn, _, _, start in loc:
+                starts[fn] = start
     return out, starts
 
 

@@ -33,10 +33,8 @@ import subprocess
 import tempfile
 
 import fixtures
+import pprof_raw
 
-LOCATION = re.compile(r"^\s+(\d+): 0x[0-9a-f]+ (?:M=\d+ )?(.*)$")
-LINE = re.compile(r"^(.*) (\S+):(\d+)(?::\d+)? s=\d+$")
-SAMPLE = re.compile(r"^\s*(\d+): ([\d ]*)$")
 TOTAL = re.compile(r"Showing nodes accounting for (\d+), [\d.]+% of (\d+) total")
 EXCLUDED = ("main.main", "main.spin")
 
@@ -50,26 +48,9 @@ def depth(tc):
 def parse_raw(text):
     """`pprof -raw` -> Counter{stack: count}; a stack is a tuple of locations innermost
     first, a location a tuple of (function, file, line) innermost first."""
-    section, samples, locations, current = None, [], {}, None
-    for line in text.splitlines():
-        if line in ("Samples:", "Locations", "Mappings"):
-            section = line
-            continue
-        if section == "Samples:":
-            m = SAMPLE.match(line)
-            if m:
-                samples.append((int(m.group(1)), [int(x) for x in m.group(2).split()]))
-        elif section == "Locations":
-            m = LOCATION.match(line)
-            body = m.group(2) if m else line.strip()
-            if m:
-                current = locations.setdefault(int(m.group(1)), [])
-            lm = LINE.match(body)
-            if lm and current is not None:
-                current.append((lm.group(1), lm.group(2), int(lm.group(3))))
     out = collections.Counter()
-    for count, ids in samples:
-        out[tuple(tuple(locations.get(i, [("?location %d" % i, "", 0)])) for i in ids)] += count
+    for count, stack, _ in pprof_raw.parse(text):
+        out[tuple(tuple(ln[:3] for ln in loc) for loc in stack)] += count
     return out
 
 
