@@ -60,7 +60,9 @@ std::string render_leaks_json(const report::Leaks& l) {
       w.field("cap", b.cap).field("len", b.len).field("closed", b.closed);
       w.field("channels", static_cast<uint64_t>(b.channels));
       ids(w, "other_senders", b.other_senders);
+      w.field("other_senders_total", static_cast<uint64_t>(b.other_senders_total));
       ids(w, "other_receivers", b.other_receivers);
+      w.field("other_receivers_total", static_cast<uint64_t>(b.other_receivers_total));
     }
     if (b.holder != 0) {
       w.key("holder").begin_object().key("address").hex(b.holder);

@@ -17,10 +17,12 @@ std::string bytes(uint64_t n) {
   return fmt::format("{} B", n);
 }
 
-std::string ids(const std::vector<uint64_t>& v, size_t max = 12) {
+// The first `max` of v, and how many more of `total` (v may hold only the first of them).
+std::string ids(const std::vector<uint64_t>& v, size_t total, size_t max = 12) {
   std::string out;
   for (size_t i = 0; i < v.size() && i < max; ++i) out += (i ? " " : "") + std::to_string(v[i]);
-  if (v.size() > max) out += fmt::format(" ... ({} more)", v.size() - max);
+  size_t shown = std::min(v.size(), max);
+  if (total > shown) out += fmt::format(" ... ({} more)", total - shown);
   return out;
 }
 
@@ -49,9 +51,9 @@ void blocked_on(std::string& out, const report::BlockedOn& b) {
   }
   out += "\n";
   if (!b.other_senders.empty())
-    out += "  also sending:   goroutines " + ids(b.other_senders) + "\n";
+    out += "  also sending:   goroutines " + ids(b.other_senders, b.other_senders_total) + "\n";
   if (!b.other_receivers.empty())
-    out += "  also receiving: goroutines " + ids(b.other_receivers) + "\n";
+    out += "  also receiving: goroutines " + ids(b.other_receivers, b.other_receivers_total) + "\n";
 }
 
 }  // namespace
@@ -74,7 +76,7 @@ std::string render_leaks_text(const report::Leaks& l) {
     if (g.oldest_wait_minutes)
       out += fmt::format(", oldest waiting {} minutes", *g.oldest_wait_minutes);
     out += "\n";
-    out += "  goroutines: " + ids(g.goroutines) + "\n";
+    out += "  goroutines: " + ids(g.goroutines, g.goroutines.size()) + "\n";
     if (g.created_by) {
       const auto& c = *g.created_by;
       out += fmt::format("  created by: {} at {}:{}", escape_terminal(c.function),

@@ -12,6 +12,8 @@
 namespace ifx::report {
 
 // The object a group waits on (of its first goroutine).
+inline constexpr size_t kMaxListedOthers = 1000;
+
 struct BlockedOn {
   std::string kind;  // "channel", "semaphore", "notify list", "nil channel", "no cases"
   uint64_t address = 0;
@@ -21,9 +23,13 @@ struct BlockedOn {
   uint64_t cap = 0;
   uint64_t len = 0;
   bool closed = false;
-  std::vector<uint64_t> other_senders;    // goroutine ids queued to send, not of this group
-  std::vector<uint64_t> other_receivers;  // ... to receive
-  size_t channels = 0;                    // select: how many channels in all
+  // Goroutine ids queued to send (receive), not of this group, in queue order: the first
+  // kMaxListedOthers, and how many there are.
+  std::vector<uint64_t> other_senders;
+  std::vector<uint64_t> other_receivers;
+  size_t other_senders_total = 0;
+  size_t other_receivers_total = 0;
+  size_t channels = 0;  // select: how many channels in all
   // Semaphores: the heap object that holds it, when it is in the heap.
   uint64_t holder = 0;
   uint64_t holder_size = 0;
