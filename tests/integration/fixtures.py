@@ -340,6 +340,15 @@ def run_ifxray(args, timeout=300):
     return p.returncode, p.stdout, p.stderr
 
 
+def stats(err):
+    """{name: value} of the `ifxray: stats k=v ...` lines (--stats) in a run's stderr."""
+    out = {}
+    for m in re.finditer(r"(\w+)=([0-9.]+)", "\n".join(l for l in err.splitlines()
+                                                     if l.startswith("ifxray: stats"))):
+        out[m.group(1)] = float(m.group(2))
+    return out
+
+
 def ifxray_info(exe, pcs=(), funcs=(), chunk=800):
     """`ifxray info --format json` on exe, with pcs/funcs split over several
     calls. Returns (document of the first call, all "pcs", all "funcs").

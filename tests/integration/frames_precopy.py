@@ -30,14 +30,6 @@ CHECK = re.compile(r"pre-copy check: (\d+) of (\d+) kept stacks differ from the 
                    r"\((\d+) unreadable\)")
 
 
-def stats(err):
-    out = {}
-    for m in re.finditer(r"(\w+)=([0-9.]+)", "\n".join(l for l in err.splitlines()
-                                                     if l.startswith("ifxray: stats"))):
-        out[m.group(1)] = float(m.group(2))
-    return out
-
-
 def blocks(text):
     out = {}
     for block in text.strip().split("\n\n"):
@@ -67,7 +59,7 @@ def check_toolchain(report, tc):
         for _ in range(10):
             rc, _, err = run_checked(fx.pid)
             m = CHECK.search(err)
-            st = stats(err)
+            st = fixtures.stats(err)
             if rc != 0 or not m or "precopy_stacks" not in st:
                 report.check(False, f"checked-run:{tc.name}", f"  exit {rc}: {err[-2000:]}")
                 return
@@ -83,7 +75,7 @@ def check_toolchain(report, tc):
         report.check(all(k >= N * 0.9 for _, k, _, _ in runs), f"settled-kept:{tc.name}", detail)
         report.check(refused_best >= 5, f"refusals-exercised:{tc.name}", detail)
         rc, out, err = fixtures.run_ifxray(["frames", "--stats", "--format", "go", fx.pid])
-        st = stats(err)
+        st = fixtures.stats(err)
         # The GC loop may be scanning a goroutine at the stop: the runtime prints "(scan)" then.
         ours = blocks(out.replace(" (scan)]", "]"))
         wrong = [g for g, b in runtime.items() if ours.get(g) != b]

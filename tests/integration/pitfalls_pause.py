@@ -21,14 +21,6 @@ import fixtures
 N = 30000
 
 
-def stats(err):
-    out = {}
-    for m in re.finditer(r"(\w+)=([0-9.]+)", "\n".join(l for l in err.splitlines()
-                                                     if l.startswith("ifxray: stats"))):
-        out[m.group(1)] = float(m.group(2))
-    return out
-
-
 def main():
     tcs = fixtures.setup("pitfalls_pause")
     report = fixtures.Report("pitfalls_pause")
@@ -37,9 +29,9 @@ def main():
     try:
         with fixtures.run_fixture(exe, timeout=120, env={"MANYG_N": str(N)}) as fx:
             rc, out, err = fixtures.run_ifxray(["frames", "--stats", "--format", "json", fx.pid])
-            frames = stats(err)
+            frames = fixtures.stats(err)
             rc, out, err = fixtures.run_ifxray(["pitfalls", "--stats", "--format", "json", fx.pid])
-            p = stats(err)
+            p = fixtures.stats(err)
             doc = json.loads(out)
             need = ("pause_ms", "total_ms", "heap_copy_ms", "walk_ms")
             if not report.check(rc in (0, 1) and all(k in p for k in need) and
