@@ -45,7 +45,10 @@ double parse_interval(const std::string& s) {
 // `at`, when given, receives when the goroutines were read (the target is stopped then).
 report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
                       std::chrono::steady_clock::time_point* at = nullptr) {
-  Session s = open_session(o.target, kind, o.target_opts);
+  // The stacks and the heap are copied in the stop into a buffer faulted in before it.
+  Session s = open_session(o.target, kind, o.target_opts, [&o](GoRuntime& rt) {
+    return estimate_leaks_snapshot_bytes(rt, o.leaks);
+  });
   if (at != nullptr) *at = std::chrono::steady_clock::now();
   LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
   s.target->release_with_late_reads();  // channels' element types are read after the stop
@@ -54,7 +57,11 @@ report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
   if (stats) {
     print_stats(s);
-    fmt::print(stderr, "ifxray: stats heap_capture_ms={:.3f}\n", snap.heap_ms);
+    fmt::print(stderr,
+               "ifxray: stats heap_capture_ms={:.3f} heap_copy_ms={:.3f} heap_copy_bytes={} "
+               "proof_ms={:.3f}\n",
+               snap.heap_figures.ms, snap.heap_figures.copy_ms, snap.heap_figures.copy_bytes,
+               snap.proof_ms);
   }
   return report;
 }

@@ -53,8 +53,10 @@ void print_stats(const Session& s) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start).count();
   fmt::print(stderr,
              "ifxray: stats pause_ms={:.3f} total_ms={:.3f} bytes_read={} reads={} "
-             "pause_cpu_ms={:.3f} late_bytes={}\n",
-             st.pause_ms, total, st.bytes_read, st.reads, st.pause_cpu_ms, st.late_bytes);
+             "pause_cpu_ms={:.3f} late_bytes={} reserve_bytes={} reserve_used={} "
+             "unreserved_bytes={}\n",
+             st.pause_ms, total, st.bytes_read, st.reads, st.pause_cpu_ms, st.late_bytes,
+             st.reserve_bytes, st.reserve_used, st.unreserved_bytes);
 }
 
 void add_target_options(CLI::App& sub, TargetOptions& opts) {

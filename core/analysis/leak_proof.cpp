@@ -2,10 +2,11 @@
 // the proof says why it did not run and the report says "unknown".
 #include "core/analysis/leak_proof.h"
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #if __has_include("core/heap/heap.h")
 #include "core/heap/heap.h"
@@ -22,10 +23,14 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
 }
 
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& /*rt*/, std::span<const Goroutine> /*goroutines*/,
-                                       std::string& why, double& ms) {
+                                       std::string& why, HeapCaptureFigures& figures) {
   why = "this build has no heap model";
-  ms = 0;
+  figures = {};
   return nullptr;
+}
+
+uint64_t estimate_proof_capture_bytes(GoRuntime& /*rt*/) {
+  return 0;
 }
 
 ProofResult prove_leaks(GoRuntime& /*rt*/, HeapSnapshot* /*heap*/,
@@ -47,16 +52,23 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
 }
 
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                                       std::string& why, double& ms) {
+                                       std::string& why, HeapCaptureFigures& figures) {
   auto t0 = std::chrono::steady_clock::now();
   HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, HeapOptions{}, goroutines)});
-  ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  figures.ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  figures.copy_ms = h->capture.copy_ms;
+  figures.copy_bytes = h->capture.copied_bytes;
   if (h->capture.spans.empty()) {
     why = "no heap spans could be read";
     for (const auto& p : h->capture.problems) why += "; " + p;
     return nullptr;
   }
   return h;
+}
+
+uint64_t estimate_proof_capture_bytes(GoRuntime& rt) {
+  return estimate_heap_capture_bytes(rt, HeapOptions{});
 }
 
 namespace {
@@ -78,8 +90,14 @@ class Marker {
     }
     first_.push_back(n);
     parent_.assign(n, 0);
+    watched_.assign(n, false);
     skipped_ = heap.skipped_ranges();
   }
+
+  // Remember when o gets marked (take_hits), so that the fixed point looks only at the objects
+  // goroutines wait on that were reached, not at every blocked goroutine each round.
+  void watch(const HeapObject& o) { watched_[index(o)] = true; }
+  std::vector<uint64_t> take_hits() { return std::exchange(hits_, {}); }
 
   uint64_t index(const HeapObject& o) const { return first_[o.span] + o.index; }
   bool marked(const HeapObject& o) const { return parent_[index(o)] != 0; }
@@ -97,21 +115,28 @@ class Marker {
     uint64_t i = index(*o);
     if (i >= parent_.size() || parent_[i] != 0) return;
     parent_[i] = from;
+    if (watched_[i]) hits_.push_back(i);
     queue_.push_back(*o);
     ++marked_count_;
     marked_bytes_ += o->size;
   }
 
   void drain() {
-    while (!queue_.empty()) {
-      HeapObject o = queue_.front();
-      queue_.pop_front();
+    // Breadth first: the queue only grows at its end while its head is scanned.
+    for (size_t head = 0; head < queue_.size(); ++head) {
+      HeapObject o = queue_[head];
       uint64_t from = index(o) + 1;
-      heap_.for_each_pointer(o, [&](RemoteAddr slot, RemoteAddr value) {
-        if (hidden_.count(slot.value()) != 0) return;
-        mark(value, from);
-      });
+      if (hidden_.empty()) {
+        heap_.for_each_pointer(o,
+                               [&](RemoteAddr /*slot*/, RemoteAddr value) { mark(value, from); });
+      } else {
+        heap_.for_each_pointer(o, [&](RemoteAddr slot, RemoteAddr value) {
+          if (hidden_.count(slot.value()) != 0) return;
+          mark(value, from);
+        });
+      }
     }
+    queue_.clear();
   }
 
   std::optional<HeapObject> object_at(RemoteAddr a) const { return heap_.object_at(a); }
@@ -136,7 +161,9 @@ class Marker {
   const std::unordered_set<uint64_t>& hidden_;
   std::vector<uint64_t> first_;   // first global index of each span
   std::vector<uint64_t> parent_;  // 0: unmarked
-  std::deque<HeapObject> queue_;
+  std::vector<bool> watched_;
+  std::vector<uint64_t> hits_;  // watched objects marked since the last take_hits
+  std::vector<HeapObject> queue_;
   std::vector<RemoteRange> skipped_;
   bool into_skipped_ = false;
   uint64_t marked_count_ = 0, marked_bytes_ = 0;
@@ -237,6 +264,24 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
   // Stack and runtime roots by goroutine; the others (globals, specials) start the mark.
   std::unordered_map<int64_t, std::vector<size_t> > by_goid;
   Marker m(heap, hidden);
+  // Who waits on which heap object; a goroutine waiting on something outside the heap is live
+  // from the first round on.
+  std::unordered_map<uint64_t, std::vector<uint64_t> > waiters;  // object index -> goids
+  std::vector<uint64_t> woken;
+  for (const auto& [goid, c] : pending) {
+    if (blocks_forever(c->kind)) continue;
+    bool outside = false;
+    for (RemoteAddr obj : c->objects) {
+      auto o = m.object_at(obj);
+      if (!o) {
+        outside = true;
+        continue;
+      }
+      m.watch(*o);
+      waiters[m.index(*o)].push_back(goid);
+    }
+    if (outside) woken.push_back(goid);
+  }
   for (size_t i = 0; i < roots.roots.size(); ++i) {
     const Root& root = roots.roots[i];
     if (root.goid >= 0 && pending.count(static_cast<uint64_t>(root.goid)) != 0) {
@@ -245,20 +290,19 @@ ProofResult prove_leaks(GoRuntime& rt, HeapSnapshot* snap, std::span<const Gorou
       m.mark(root.value, kRootTag | i);
     }
   }
+  // Rounds: mark all that is reachable, then wake the goroutines whose object was reached (or
+  // is not in the heap), mark from their roots, repeat. Linear: each object is watched, hit and
+  // woken once.
   for (;;) {
     m.drain();
-    std::vector<uint64_t> woken;
-    for (const auto& [goid, c] : pending) {
-      if (blocks_forever(c->kind)) continue;
-      bool live = false;
-      for (RemoteAddr obj : c->objects) {
-        auto o = m.object_at(obj);
-        if (!o || m.marked(*o)) live = true;  // not in the heap, or reached
-      }
-      if (live) woken.push_back(goid);
+    for (uint64_t i : m.take_hits()) {
+      for (uint64_t goid : waiters[i]) woken.push_back(goid);
     }
+    std::sort(woken.begin(), woken.end());
+    woken.erase(std::unique(woken.begin(), woken.end()), woken.end());
+    std::erase_if(woken, [&](uint64_t goid) { return pending.count(goid) == 0; });
     if (woken.empty()) break;
-    for (uint64_t goid : woken) {
+    for (uint64_t goid : std::exchange(woken, {})) {
       const ProofCandidate* c = pending[goid];
       bool reached = false;
       for (RemoteAddr obj : c->objects) {

@@ -39,11 +39,21 @@ struct HeapSnapshotDeleter {
 };
 using HeapSnapshotPtr = std::unique_ptr<HeapSnapshot, HeapSnapshotDeleter>;
 
+// What the stop phase cost, for --stats.
+struct HeapCaptureFigures {
+  double ms = 0;            // all of capture_heap_for_proof
+  double copy_ms = 0;       // of which the bulk copy of the heap's memory
+  uint64_t copy_bytes = 0;  // what that copied
+};
+
 // Stop phase: copy what the proof needs. Null, with `why` set, when this build has no heap model
 // or the target's heap cannot be read.
 // `goroutines`: from the same stop (the stacks of running ones are copied from their sp).
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                                       std::string& why, double& ms);
+                                       std::string& why, HeapCaptureFigures& figures);
+// Before the stop, on the running process: the bytes capture_heap_for_proof will copy, with
+// slack (0 when unknown), to size the pre-faulted snapshot buffer.
+uint64_t estimate_proof_capture_bytes(GoRuntime& rt);
 
 // Where an address lies, for reports.
 struct ObjectInfo {

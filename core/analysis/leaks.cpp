@@ -208,11 +208,17 @@ std::string group_key(const report::LeakGroup& g) {
   return key;
 }
 
+uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts) {
+  return estimate_snapshot_bytes(rt, opts.frames) +
+         (opts.prove ? estimate_proof_capture_bytes(rt) : 0);
+}
+
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
   LeaksSnapshot snap;
   snap.goroutines = snapshot_goroutines(rt, opts.frames);
   if (opts.prove) {
-    snap.heap = capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap, snap.heap_ms);
+    snap.heap =
+        capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap, snap.heap_figures);
   } else {
     snap.no_heap = "--no-proof";
   }
@@ -261,6 +267,7 @@ report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions
     proof = prove_leaks(rt, snap.heap.get(), snap.goroutines.goroutines, candidates,
                         [](uint64_t) { return true; });
     for (const auto& p : proof.problems) out.warnings.push_back("heap: " + p);
+    snap.proof_ms = proof.ms;
   } else {
     proof.why_not = snap.no_heap;
   }

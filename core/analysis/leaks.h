@@ -27,10 +27,14 @@ struct LeaksSnapshot {
   GoroutineSnapshot goroutines;
   BlockingSnapshot blocking;
   HeapSnapshotPtr heap;
-  std::string no_heap;  // why there is no heap snapshot
-  double heap_ms = 0;
+  std::string no_heap;              // why there is no heap snapshot
+  HeapCaptureFigures heap_figures;  // the heap copy in the stop
+  double proof_ms = 0;              // the proof, after the stop (set by build_leaks)
 };
 
+// Before the stop, on the running process: what snapshot_leaks will copy (goroutine stacks and,
+// with the proof, the heap), for TargetOptions::snapshot_reserve; 0 when unknown.
+uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts);
 // While a live target is stopped: goroutines, what they block on, and the heap for the proof.
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts);
 // After Target::release_with_late_reads() (it reads channels' element type descriptors).

@@ -97,6 +97,17 @@ class Capturer {
   Capturer(GoRuntime& rt, const HeapOptions& opts, HeapCapture& out)
       : rt_(rt), opts_(opts), out_(out), mem_(rt.memory()) {}
 
+  // The bytes run() would copy, from the metadata alone (on a running process: an estimate).
+  uint64_t estimate() {
+    out_.go_minor = rt_.binary().version().minor;
+    read_modules();
+    if (!read_spans()) return 0;
+    if (out_.go_minor <= 21) read_arena_bitmaps();
+    uint64_t bytes = 0;
+    for (const auto& r : copy_ranges()) bytes += r.size;
+    return bytes;
+  }
+
   void run() {
     out_.go_minor = rt_.binary().version().minor;
     std::string exp = rt_.binary().build_info().setting("GOEXPERIMENT");
@@ -468,7 +479,7 @@ class Capturer {
     }
   }
 
-  void copy_memory() {
+  std::vector<RemoteRange> copy_ranges() const {
     std::vector<RemoteRange> ranges;
     for (const auto& m : out_.modules) {
       ranges.push_back(m.data);
@@ -482,10 +493,18 @@ class Capturer {
     for (const auto& b : out_.blocks) ranges.push_back(b.words);
     // Go 1.19-1.21: the whole bitmap of each arena holding scan spans (2 or 1 MiB).
     for (const auto& [a, bm] : out_.arena_bitmaps) ranges.push_back({bm, bitmap_size_});
+    return ranges;
+  }
+
+  void copy_memory() {
+    std::vector<RemoteRange> ranges = copy_ranges();
+    auto t0 = std::chrono::steady_clock::now();
     uint64_t bytes = 0;
     for (const auto& r : ranges) bytes += r.size;
     out_.copied_bytes = rt_.target().is_live() ? bytes : 0;
     mem_.capture(ranges);
+    out_.copy_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
 
   // Go 1.24+ builds the pointer masks of large types on first use, off the heap: copy the
@@ -535,6 +554,15 @@ class Capturer {
 };
 
 }  // namespace
+
+uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts) {
+  HeapCapture scratch;
+  uint64_t bytes = Capturer(rt, opts, scratch).estimate();
+  // The heap grows between the estimate and the stop: some slack, within a sane bound (the
+  // metadata was read racily).
+  constexpr uint64_t kMaxReserve = uint64_t{8} << 30;
+  return bytes == 0 ? 0 : std::min(bytes + bytes / 8 + (4 << 20), kMaxReserve);
+}
 
 HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
                          std::span<const Goroutine> goroutines) {

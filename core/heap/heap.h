@@ -137,6 +137,7 @@ struct HeapCapture {
   bool skipped_unbounded = false;
   uint64_t copied_bytes = 0;  // bytes captured for the heap (0 on a core)
   double capture_ms = 0;      // time spent in capture_heap
+  double copy_ms = 0;         // of which the bulk copy of copied_bytes
   int go_minor = 0;
 };
 
@@ -147,6 +148,12 @@ struct HeapCapture {
 // sp. Never throws for bad target memory: problems are listed in the capture.
 HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
                          std::span<const Goroutine> goroutines = {});
+
+// What capture_heap(rt, opts) will copy, estimated on the running process before it is stopped
+// (racy reads of the span metadata, nothing kept; slack added for growth): the size of the
+// destination buffer to fault in before the stop (TargetOptions::snapshot_reserve). 0 when the
+// heap metadata cannot be read.
+uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts);
 
 // Where one pointer word lives, for a pointer scan callback.
 using PointerFn = std::function<void(RemoteAddr slot, RemoteAddr value)>;

@@ -267,15 +267,19 @@ bool HeapIndex::scan_object(const HeapObject& obj, const PointerFn& fn) const {
   if (obj.span >= cap_.spans.size()) return false;
   const HeapSpan& s = cap_.spans[obj.span];
   if (s.noscan()) return true;
-  std::vector<uint8_t>& buf = object_buf_;
-  buf.resize(obj.size);
-  size_t got = rt_.memory().read(obj.base, buf);
-  if (got < obj.size) {
-    note(fmt::format("object {} ({} bytes) unreadable: {}", obj.base, obj.size,
-                     rt_.memory().why_unreadable(obj.base + got, obj.size - got)));
-    return false;
+  // In place when the snapshot holds the span's copy (no copy of every object), else read.
+  const uint8_t* bytes = rt_.memory().view(obj.base, obj.size);
+  if (bytes == nullptr) {
+    std::vector<uint8_t>& buf = object_buf_;
+    buf.resize(obj.size);
+    size_t got = rt_.memory().read(obj.base, buf);
+    if (got < obj.size) {
+      note(fmt::format("object {} ({} bytes) unreadable: {}", obj.base, obj.size,
+                       rt_.memory().why_unreadable(obj.base + got, obj.size - got)));
+      return false;
+    }
+    bytes = buf.data();
   }
-  const uint8_t* bytes = buf.data();
   if (cap_.go_minor <= 21) {
     if (!arena_bitmap(obj, bytes, fn)) conservative(obj, bytes, fn);
     return true;

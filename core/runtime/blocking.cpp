@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint64_t kSemTabSize = 251;  // sema.go semTabSize, the same in Go 1.19 - 1.27
 constexpr size_t kMaxTreapNodes = 4'000'000;
+constexpr size_t kMinPrefetch = 64;  // sudogs per batch worth a capture of its own
 
 struct Wait {
   std::string_view reason;
@@ -72,6 +73,7 @@ class SudogReader {
           l_.field(Fld::kSudogC) && l_.field(Fld::kSudogWaitlink) && l_.field(Fld::kSudogNext);
   }
   bool ok() const { return ok_; }
+  uint64_t size() const { return size_; }
 
   std::optional<Sudog> read(RemoteAddr at, Raw* raw_out = nullptr) {
     auto raw = read_struct(rt_.memory(), at, size_);
@@ -97,6 +99,30 @@ class SudogReader {
   uint64_t size_ = 0;
   bool ok_ = false;
 };
+
+// Copies the channel wait queues, lists of sudogs that start at `heads` (next pointer at `link`),
+// into the snapshot level by level, one batch per level, before they are walked one sudog at a
+// time: 100k blocked goroutines cost a few system calls in the stop, not 100k.
+void prefetch_lists(Memory& mem, std::vector<RemoteAddr> heads, uint64_t size,
+                    std::optional<FieldInfo> link, size_t max_depth) {
+  if (!mem.captures() || !link) return;
+  std::unordered_set<uint64_t> seen;
+  std::vector<RemoteRange> level;
+  for (size_t depth = 0; depth < max_depth && !heads.empty(); ++depth) {
+    level.clear();
+    for (RemoteAddr a : heads) {
+      if (!a.is_null() && seen.insert(a.value()).second) level.push_back({a, size});
+    }
+    // A short level is left to the walk: long queues must not become thousands of batches.
+    if (depth > 0 && level.size() < kMinPrefetch) return;
+    mem.capture(level);
+    heads.clear();
+    for (const RemoteRange& r : level) {
+      auto next = mem.read_u64(r.start + link->offset);
+      if (next && *next != 0) heads.emplace_back(*next);
+    }
+  }
+}
 
 // Waiters of one channel queue (waitq.first → sudog.next), their g's in order.
 std::vector<RemoteAddr> read_queue(SudogReader& sr, RemoteAddr first, size_t max,
@@ -152,29 +178,58 @@ Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const Blocki
   return ch;
 }
 
-// The sudogs on g.waiting: one per select case, linked by waitlink. A sudog without a channel
-// is a semaphore's or a notify list's (Go 1.26+ sets g.waiting to it): its waitlink chains the
-// other goroutines waiting on the same address, so the list ends there. `problem` says why a
-// list was cut short.
-std::vector<Sudog> read_waiting(SudogReader& sr, const Goroutine& g, size_t max,
-                                std::string& problem) {
-  std::vector<Sudog> out;
-  for (RemoteAddr at(g.waiting); !at.is_null();) {
-    // Short lists (select cases): a linear check against the sudogs read so far.
-    if (out.size() >= max ||
-        std::any_of(out.begin(), out.end(), [&](const Sudog& s) { return s.addr == at; })) {
-      problem = fmt::format("goroutine {}: g.waiting list too long", g.goid);
-      break;
+// The sudogs on g.waiting of every waiting goroutine (out[i] for goroutines[i]): one per
+// select case, linked by waitlink. A sudog without a channel is a semaphore's or a notify
+// list's (Go 1.26+ sets g.waiting to it): its waitlink chains the other goroutines waiting on
+// the same address, so the list ends there. The lists are read level by level, each level's
+// sudogs copied into the snapshot in one batch first while the process is stopped: 100k
+// blocked goroutines cost a few system calls in the stop, not 100k. `problem` says why a list
+// was cut short.
+struct WaitingList {
+  std::vector<Sudog> sudogs;
+  std::string problem;
+};
+
+std::vector<WaitingList> read_waiting(GoRuntime& rt, SudogReader& sr,
+                                      std::span<const Goroutine> goroutines, size_t max) {
+  std::vector<WaitingList> out(goroutines.size());
+  std::vector<std::pair<size_t, RemoteAddr>> level, next;
+  for (size_t i = 0; i < goroutines.size(); ++i) {
+    const Goroutine& g = goroutines[i];
+    if ((g.status == kGwaiting || g.status == kGleaked) && g.waiting != 0) {
+      level.emplace_back(i, RemoteAddr(g.waiting));
     }
-    Raw raw;
-    auto s = sr.read(at, &raw);
-    if (!s) {
-      problem = fmt::format("goroutine {}: sudog {} unreadable", g.goid, at);
-      break;
+  }
+  std::vector<RemoteRange> batch;
+  for (size_t depth = 0; !level.empty(); ++depth) {
+    // A short level is left to single reads: long lists must not become thousands of batches.
+    if (rt.memory().captures() && (depth == 0 || level.size() >= kMinPrefetch)) {
+      batch.clear();
+      for (const auto& [i, at] : level) batch.push_back({at, sr.size()});
+      rt.memory().capture(batch);
     }
-    out.push_back(*s);
-    if (s->c.is_null()) break;
-    at = sr.link(raw, Fld::kSudogWaitlink);
+    next.clear();
+    for (const auto& [i, at] : level) {
+      WaitingList& w = out[i];
+      // Short lists (select cases): a linear check against the sudogs read so far.
+      if (w.sudogs.size() >= max || std::any_of(w.sudogs.begin(), w.sudogs.end(),
+                                                [&](const Sudog& s) { return s.addr == at; })) {
+        w.problem = fmt::format("goroutine {}: g.waiting list too long", goroutines[i].goid);
+        continue;
+      }
+      Raw raw;
+      auto s = sr.read(at, &raw);
+      if (!s) {
+        w.problem = fmt::format("goroutine {}: sudog {} unreadable", goroutines[i].goid, at);
+        continue;
+      }
+      w.sudogs.push_back(*s);
+      if (s->c.is_null()) continue;
+      if (RemoteAddr link = sr.link(raw, Fld::kSudogWaitlink); !link.is_null()) {
+        next.emplace_back(i, link);
+      }
+    }
+    level.swap(next);
   }
   return out;
 }
@@ -265,16 +320,16 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
 
   std::set<RemoteAddr> chans;
   bool any_sema = false;
-  for (const Goroutine& g : goroutines) {
+  std::vector<WaitingList> waiting = read_waiting(rt, sr, goroutines, limits.max_sudogs_per_g);
+  for (size_t i = 0; i < goroutines.size(); ++i) {
+    const Goroutine& g = goroutines[i];
     if (g.status != kGwaiting && g.status != kGleaked) continue;
     if (g.waiting == 0) {
       any_sema = true;  // Go < 1.26 semaphores and sync.Cond: not on g.waiting
       continue;
     }
-    BlockedG b{g.g, g.goid, {}, "g.waiting"};
-    std::string problem;
-    b.sudogs = read_waiting(sr, g, limits.max_sudogs_per_g, problem);
-    if (!problem.empty()) snap.problems.push_back(std::move(problem));
+    BlockedG b{g.g, g.goid, std::move(waiting[i].sudogs), "g.waiting"};
+    if (!waiting[i].problem.empty()) snap.problems.push_back(std::move(waiting[i].problem));
     for (const Sudog& s : b.sudogs) {
       if (!s.c.is_null()) chans.insert(s.c);
     }
@@ -289,6 +344,22 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
       snap.by_goid.emplace(g.goid, BlockedG{g.g, g.goid, {it->second}, "semtable"});
     }
   }
+  // The channels, then their queues' sudogs not met above, in batches too.
+  if (auto hchan = l.size(Typ::kHchan); hchan && *hchan <= 4096 && rt.memory().captures()) {
+    std::vector<RemoteRange> ranges;
+    for (RemoteAddr c : chans) ranges.push_back({c, *hchan});
+    rt.memory().capture(ranges);
+    std::vector<RemoteAddr> queues;
+    for (RemoteAddr c : chans) {
+      for (Fld f : {Fld::kHchanRecvqFirst, Fld::kHchanSendqFirst}) {
+        if (auto fi = l.field(f); fi && fi->offset + 8 <= *hchan) {
+          if (auto q = rt.memory().read_u64(c + fi->offset); q && *q != 0) queues.emplace_back(*q);
+        }
+      }
+    }
+    prefetch_lists(rt.memory(), std::move(queues), sr.size(), l.field(Fld::kSudogNext),
+                   limits.max_queue);
+  }
   for (RemoteAddr c : chans) snap.channels.emplace(c, read_channel(rt, sr, c, limits));
   return snap;
 }
@@ -299,10 +370,9 @@ std::map<RemoteAddr, Channel> read_waited_channels(GoRuntime& rt,
   std::map<RemoteAddr, Channel> out;
   SudogReader sr(rt);
   if (!sr.ok()) return out;
-  for (const Goroutine& g : goroutines) {
-    if (g.status != kGwaiting && g.status != kGleaked) continue;
-    std::string problem;  // pitfalls reports what it found, not why a list ended
-    for (const Sudog& s : read_waiting(sr, g, limits.max_sudogs_per_g, problem)) {
+  // pitfalls reports what it found, not why a list ended
+  for (const WaitingList& w : read_waiting(rt, sr, goroutines, limits.max_sudogs_per_g)) {
+    for (const Sudog& s : w.sudogs) {
       if (!s.c.is_null() && !out.contains(s.c)) {
         out.emplace(s.c, read_channel(rt, sr, s.c, limits, false));
       }

@@ -132,6 +132,7 @@ LiveTarget::LiveTarget(int pid, bool no_stop, uint64_t snapshot_reserve) : pid_(
   process_memory_ = std::make_unique<ProcessMemory>(pid, mappings_);
   if (!no_stop) {
     snapshot_ = std::make_unique<SnapshotMemory>(*process_memory_);
+    if (reserve) reserve_bytes_ = populated_snapshot_buffer_size(snapshot_reserve);
     snapshot_->give_reserve(reserve.release(), snapshot_reserve);
     test_stop_delay();
   }
@@ -199,6 +200,9 @@ TargetStats LiveTarget::stats() const {
   }
   if (snapshot_) {
     s.late_bytes = snapshot_->late_bytes();
+    s.reserve_bytes = reserve_bytes_;
+    s.reserve_used = snapshot_->reserve_used();
+    s.unreserved_bytes = snapshot_->unreserved_bytes();
   }
   return s;
 }

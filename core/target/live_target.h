@@ -69,6 +69,7 @@ class LiveTarget : public Target {
   std::unique_ptr<ProcessMemory> process_memory_;
   std::unique_ptr<SnapshotMemory> snapshot_;  // null with --no-stop
   std::unique_ptr<PtraceSession> session_;
+  uint64_t reserve_bytes_ = 0;           // the pre-faulted snapshot buffer given to snapshot_
   std::optional<int64_t> monotonic_ns_;  // when every thread had stopped (or opening, --no-stop)
 };
 

@@ -50,6 +50,12 @@ class Memory {
                      std::shared_ptr<const void> /*owner*/) {
     return false;
   }
+  // True while capture() copies (a snapshot of a stopped process): worth batching reads ahead.
+  virtual bool captures() const { return false; }
+  // The bytes of [addr, addr + size) in place, without a copy, when this source holds them in
+  // one piece that stays put for its whole life (a snapshot's bulk captures); nullptr otherwise
+  // (then read()). For scanning a captured heap object by object without copying it.
+  virtual const uint8_t* view(RemoteAddr /*addr*/, uint64_t /*size*/) { return nullptr; }
   // Why [addr, addr+size) cannot be read, in a few words ("not mapped", "not in the core:
   // skipped by the dumper", "not captured in the snapshot").
   virtual std::string why_unreadable(RemoteAddr addr, uint64_t size) = 0;

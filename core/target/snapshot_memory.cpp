@@ -53,6 +53,26 @@ void free_snapshot_buffer(void* p, size_t bytes) {
   }
 }
 
+const uint8_t* SnapshotMemory::view(RemoteAddr addr, uint64_t size) {
+  uint64_t a = addr.value();
+  if (size == 0 || a + size < a) return nullptr;
+  if (batch_hint_valid_ && a >= batch_hint_.start &&
+      a + size <= batch_hint_.start + batch_hint_.size)
+    return batch_hint_.data + (a - batch_hint_.start);
+  for (const auto& batch : batches_) {
+    auto next = std::upper_bound(batch.begin(), batch.end(), a,
+                                 [](uint64_t v, const Span& r) { return v < r.start; });
+    if (next == batch.begin()) continue;
+    const Span& c = *std::prev(next);
+    if (a + size <= c.start + c.size) {
+      batch_hint_ = c;
+      batch_hint_valid_ = true;
+      return c.data + (a - c.start);
+    }
+  }
+  return nullptr;
+}
+
 bool SnapshotMemory::find(uint64_t a, Span& out) const {
   if (hint_valid_ && a >= hint_.start && a - hint_.start < hint_.size) {
     out = hint_;
@@ -193,24 +213,33 @@ void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
   if (needed.empty()) return;
   std::sort(needed.begin(), needed.end(),
             [](const RemoteRange& a, const RemoteRange& b) { return a.start < b.start; });
-  // One buffer for the whole batch, from the reserve when it fits; every kept range of it is a
-  // view.
-  uint8_t* arena = nullptr;
-  if (total <= reserve_left_) {
-    arena = reserve_;
-    reserve_ += total;
-    reserve_left_ -= total;
-  } else {
-    arena = static_cast<uint8_t*>(allocate_snapshot_buffer(total));
-    arenas_.emplace_back(arena, total);
+  // The batch goes into what is left of the pre-faulted reserve, ranges in order while they
+  // fit; only the ranges after that go to a new mapping, which the copy faults in during the
+  // pause. Every kept range of the batch is a view into one of the two.
+  uint64_t in_reserve = 0;
+  size_t split = 0;
+  while (split < needed.size() && in_reserve + needed[split].size <= reserve_left_) {
+    in_reserve += needed[split++].size;
+  }
+  uint8_t* fresh = nullptr;
+  if (total > in_reserve) {
+    fresh = static_cast<uint8_t*>(allocate_snapshot_buffer(total - in_reserve));
+    arenas_.emplace_back(fresh, total - in_reserve);
   }
   std::vector<ReadRequest> requests;
   requests.reserve(needed.size());
   uint64_t at = 0;
-  for (const auto& r : needed) {
-    requests.push_back(ReadRequest{r.start, std::span<uint8_t>(arena + at, r.size), 0});
+  for (size_t i = 0; i < needed.size(); ++i) {
+    const auto& r = needed[i];
+    if (i == split) at = 0;
+    uint8_t* base = i < split ? reserve_ : fresh;
+    requests.push_back(ReadRequest{r.start, std::span<uint8_t>(base + at, r.size), 0});
     at += r.size;
   }
+  reserve_ += in_reserve;
+  reserve_left_ -= in_reserve;
+  reserve_used_ += in_reserve;
+  unreserved_bytes_ += total - in_reserve;
   source_->read_many(requests);
   std::vector<Span> batch;
   batch.reserve(requests.size());

@@ -89,6 +89,9 @@ class SnapshotMemory : public Memory {
   // While live, the ranges not already kept go to the source in one batch (few system calls).
   void read_many(std::span<ReadRequest> requests) override;
   std::string why_unreadable(RemoteAddr addr, uint64_t size) override;
+  // Ranges of capture and adopted batches only: their bytes never move or change until
+  // destruction.
+  const uint8_t* view(RemoteAddr addr, uint64_t size) override;
 
   // Copies the ranges (those not kept yet) straight into the snapshot in few system calls,
   // without a caller's buffer: what an analysis calls with everything it will need.
@@ -96,9 +99,12 @@ class SnapshotMemory : public Memory {
   // Only while the process is stopped: the ranges become one more batch viewing the caller's
   // bytes (ranges must not overlap each other; they may overlap what is kept already).
   bool adopt(std::span<const AdoptedRange> ranges, std::shared_ptr<const void> owner) override;
+  bool captures() const override { return !frozen(); }
 
-  // A buffer faulted in before the process was stopped (allocate_populated_snapshot_buffer): the
-  // capture batches that fit are copied into it, so the pause does not pay for page faults.
+  // A buffer faulted in before the process was stopped (allocate_populated_snapshot_buffer):
+  // capture batches are copied into it while it lasts (a batch larger than what is left fills
+  // it and only its remaining ranges go to a new mapping), so the pause does not pay for page
+  // faults.
   void give_reserve(void* buffer, size_t bytes);
 
   // The process runs again: serve what was kept. With late_reads, what was not kept is still
@@ -113,6 +119,9 @@ class SnapshotMemory : public Memory {
   uint64_t late_bytes() const { return late_bytes_; }
 
   uint64_t kept_bytes() const { return kept_bytes_; }
+  // Capture batches' bytes copied into the reserve, and into buffers mapped in the stop.
+  uint64_t reserve_used() const { return reserve_used_; }
+  uint64_t unreserved_bytes() const { return unreserved_bytes_; }
   size_t kept_ranges() const;
 
  private:
@@ -154,6 +163,9 @@ class SnapshotMemory : public Memory {
   // Reads update it (the class is not thread-safe); any change to ranges_ clears it.
   mutable Span hint_;
   mutable bool hint_valid_ = false;
+  // The batch range the last view() came from (batches never change once made).
+  Span batch_hint_;
+  bool batch_hint_valid_ = false;
   // Where live reads stopped, with the source's reason, so a frozen read can still say why.
   std::map<uint64_t, std::string> failures_;
   uint64_t kept_bytes_ = 0;
@@ -164,6 +176,8 @@ class SnapshotMemory : public Memory {
   // The unused tail of the pre-faulted reserve (owned by arenas_).
   uint8_t* reserve_ = nullptr;
   size_t reserve_left_ = 0;
+  uint64_t reserve_used_ = 0;
+  uint64_t unreserved_bytes_ = 0;
 };
 
 }  // namespace ifx

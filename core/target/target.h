@@ -42,6 +42,11 @@ struct TargetStats {
   uint64_t bytes_read = 0;  // bytes copied from the target
   uint64_t reads = 0;       // system calls (live) or segment reads (core)
   uint64_t late_bytes = 0;  // bytes read from the running process after release
+  // The destination buffer faulted in before the stop (live): its size, how much of it the
+  // copies in the stop used, and what they copied into buffers mapped during the stop instead.
+  uint64_t reserve_bytes = 0;
+  uint64_t reserve_used = 0;
+  uint64_t unreserved_bytes = 0;
 };
 
 class Target {

@@ -143,3 +143,90 @@ TEST_CASE("process memory reads around a hole, in one system call per batch") {
   ::munmap(p, page);
   ::munmap(p + 2 * page, page);
 }
+
+namespace {
+
+// 8 MiB at 0x1000000 whose byte at a is (a & 0xff) ^ (a >> 12 & 0xff): big enough to overflow a
+// snapshot reserve (at least 2 MiB), and every 4 KiB page differs.
+class BigFake : public ifx::Memory {
+ public:
+  static uint8_t at(uint64_t a) { return static_cast<uint8_t>((a & 0xff) ^ ((a >> 12) & 0xff)); }
+  size_t read(RemoteAddr addr, std::span<uint8_t> out) override {
+    size_t n = 0;
+    for (; n < out.size(); ++n) {
+      uint64_t a = addr.value() + n;
+      if (a < kStart || a >= kStart + kSize) break;
+      out[n] = at(a);
+    }
+    return n;
+  }
+  std::string why_unreadable(RemoteAddr, uint64_t) override { return "not mapped"; }
+  static constexpr uint64_t kStart = 0x1000000, kSize = 8 << 20;
+};
+
+bool big_ok(uint64_t addr, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != BigFake::at(addr + i)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a capture larger than the reserve fills the reserve; only the rest is mapped anew") {
+  BigFake src;
+  ifx::SnapshotMemory snap(src);
+  const size_t reserve = 2 << 20;
+  auto* buf = static_cast<uint8_t*>(ifx::allocate_populated_snapshot_buffer(reserve));
+  REQUIRE(buf != nullptr);
+  const size_t reserve_size = ifx::populated_snapshot_buffer_size(reserve);
+  snap.give_reserve(buf, reserve);
+  const uint64_t mib = 1 << 20;
+  // Three 1 MiB ranges, given out of order: the two lowest fit in the reserve.
+  std::vector<RemoteRange> ranges{{RemoteAddr(BigFake::kStart + 2 * mib), mib},
+                                  {RemoteAddr(BigFake::kStart), mib},
+                                  {RemoteAddr(BigFake::kStart + mib), mib}};
+  snap.capture(ranges);
+  CHECK(snap.reserve_used() == 2 * mib);
+  CHECK(snap.unreserved_bytes() == mib);
+  CHECK(snap.kept_bytes() == 3 * mib);
+  const uint8_t* first = snap.view(RemoteAddr(BigFake::kStart), mib);
+  const uint8_t* second = snap.view(RemoteAddr(BigFake::kStart + mib), mib);
+  const uint8_t* third = snap.view(RemoteAddr(BigFake::kStart + 2 * mib), mib);
+  REQUIRE(first != nullptr);
+  REQUIRE(second != nullptr);
+  REQUIRE(third != nullptr);
+  CHECK((first >= buf && first + mib <= buf + reserve_size));
+  CHECK((second >= buf && second + mib <= buf + reserve_size));
+  CHECK((third < buf || third >= buf + reserve_size));
+  CHECK(big_ok(BigFake::kStart, first, mib));
+  CHECK(big_ok(BigFake::kStart + mib, second, mib));
+  CHECK(big_ok(BigFake::kStart + 2 * mib, third, mib));
+  // A second batch finds the reserve used up: all of it in a new mapping.
+  std::vector<RemoteRange> more{{RemoteAddr(BigFake::kStart + 4 * mib), 4096}};
+  snap.capture(more);
+  CHECK(snap.reserve_used() == 2 * mib);
+  CHECK(snap.unreserved_bytes() == mib + 4096);
+  snap.freeze();
+  // Reads across the seam between the reserve and the new mapping.
+  std::vector<uint8_t> seam(64);
+  CHECK(snap.read(RemoteAddr(BigFake::kStart + 2 * mib - 32), seam) == 64);
+  CHECK(big_ok(BigFake::kStart + 2 * mib - 32, seam.data(), seam.size()));
+}
+
+TEST_CASE("view serves captured bytes in place, only within one captured range") {
+  FakeMemory src;
+  ifx::SnapshotMemory snap(src);
+  std::vector<RemoteRange> ranges{{RemoteAddr(0x10000), 0x100}, {RemoteAddr(0x10100), 0x100}};
+  snap.capture(ranges);
+  std::vector<uint8_t> buf(0x10);
+  CHECK(snap.read(RemoteAddr(0x10400), buf) == 0x10);  // kept by a read, not a capture
+  snap.freeze();
+  const uint8_t* v = snap.view(RemoteAddr(0x10010), 0x20);
+  REQUIRE(v != nullptr);
+  CHECK(pattern_ok(RemoteAddr(0x10010), std::span<const uint8_t>(v, 0x20)));
+  CHECK(snap.view(RemoteAddr(0x100f0), 0x20) == nullptr);  // spans two captured ranges
+  CHECK(snap.view(RemoteAddr(0x10400), 0x10) == nullptr);  // a read's copy may move: no view
+  CHECK(snap.view(RemoteAddr(0x20000), 8) == nullptr);
+  CHECK(snap.read(RemoteAddr(0x100f0), std::span(buf).first(0x10)) == 0x10);  // read still works
+}
