@@ -16,6 +16,10 @@ namespace {
 
 // Only a goroutine like this can be trusted in the stop: its stack is the same as long as
 // waitsince keeps the value it has now.
+// The pre-copy's bytes at most: reads of a running process may catch a g struct mid-update, and
+// its stack bounds then say nothing sane; what does not fit is copied in the stop.
+constexpr uint64_t kMaxPrecopyBytes = uint64_t{2} << 30;
+
 bool parked_since_gc(const Goroutine& g) {
   return g.unreadable.empty() && g.status == kGwaiting && !g.scan && g.wait_since != 0 &&
          g.syscall_sp == 0;
@@ -62,7 +66,8 @@ StackPrecopy StackPrecopy::copy(GoRuntime& running, const GoroutineLimits& limit
     decode_goroutine(running.layout(), raw, g);
     auto used = used_stack(g, limits);
     if (!used) continue;
-    if (!parked_since_gc(g) || g.sched_sp != used->start.value()) {
+    if (!parked_since_gc(g) || g.sched_sp != used->start.value() ||
+        out.stack_bytes_ + used->size > kMaxPrecopyBytes) {
       untrusted_stack_bytes += used->size;
       continue;
     }
