@@ -27,6 +27,7 @@ UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, 
   const Pclntab& tab = rt.binary().pclntab();
   uint64_t bias = rt.bias();
   bool after_injected = trap;
+  std::string_view callee;  // the function of the frame below, once there is one
   for (size_t depth = 0;; ++depth) {
     if (depth >= max_frames) {
       out.truncated = true;
@@ -61,8 +62,10 @@ UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, 
       return out;
     }
     // cgocallback writes SP but keeps a frame to unwind through on both stacks (as the runtime
-    // exempts it in its unwinder).
-    if ((f->flag & kFuncFlagSPWrite) != 0 && depth > 0 && name != "runtime.cgocallback") {
+    // exempts it in its unwinder). systemstack writes SP only after gosave_systemstack_switch
+    // returns: while that runs (a thread stopped in it), the frame is still an ordinary one.
+    if ((f->flag & kFuncFlagSPWrite) != 0 && depth > 0 && name != "runtime.cgocallback" &&
+        !(name == "runtime.systemstack" && callee == "gosave_systemstack_switch")) {
       out.error = fmt::format("{} writes SP; cannot unwind past it", name);
       return out;
     }
@@ -78,6 +81,7 @@ UnwoundStack unwind(GoRuntime& rt, const SpecialFuncs& special, PcCache& cache, 
       return out;
     }
     after_injected = special.is_injected_call(*f);
+    callee = name;
     pc = *ret;
     sp = ret_slot + 8;
   }
@@ -105,6 +109,7 @@ namespace {
 // sigcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip.
 constexpr uint64_t kSigframeRsp = 8 + 40 + 15 * 8;
 constexpr uint64_t kSigframeRip = kSigframeRsp + 8;
+constexpr int kMaxNestedSignals = 4;
 
 void append(UnwoundStack& out, UnwoundStack rest) {
   out.error = std::move(rest.error);
@@ -118,12 +123,16 @@ class OffStackUnwinder {
                    const ThreadOffStack& off, size_t max_frames)
       : rt_(rt), special_(special), cache_(cache), g_(g), off_(off), max_(max_frames) {}
 
-  std::optional<UnwoundStack> from(uint64_t pc, uint64_t sp, bool in_signal) {
+  // signals: how many signal frames the unwind has gone through (a handler may be interrupted
+  // by another signal: the runtime's crash handler raises the signal again from inside one).
+  std::optional<UnwoundStack> from(uint64_t pc, uint64_t sp, int signals) {
     if (on_goroutine_stack(sp)) {
       UnwoundStack out = unwind(rt_, special_, cache_, g_, pc, sp, true, max_);
       return out;
     }
-    if (!in_signal && sp >= off_.gsignal_lo && sp < off_.gsignal_hi) return from_signal(pc, sp);
+    if (signals < kMaxNestedSignals && sp >= off_.gsignal_lo && sp < off_.gsignal_hi) {
+      return from_signal(pc, sp, signals + 1);
+    }
     if (sp >= off_.g0_lo && sp < off_.g0_hi) return from_system_stack(pc, sp);
     return std::nullopt;
   }
@@ -149,7 +158,7 @@ class OffStackUnwinder {
   }
 
   // The handler's frames up to runtime.sigtramp, then what it interrupted.
-  std::optional<UnwoundStack> from_signal(uint64_t pc, uint64_t sp) {
+  std::optional<UnwoundStack> from_signal(uint64_t pc, uint64_t sp, int signals) {
     UnwoundStack out = on(off_.gsignal_lo, off_.gsignal_hi, pc, sp, max_);
     out.running_in = "signal handler";
     if (last_name(out) != "runtime.sigtramp" || out.frames.back().frame_size < 0 ||
@@ -164,7 +173,7 @@ class OffStackUnwinder {
                               rt_.memory().why_unreadable(RemoteAddr(entry_sp), kSigframeRip + 8));
       return out;
     }
-    auto rest = from(*rip, *rsp, true);
+    auto rest = from(*rip, *rsp, signals);
     if (!rest) {
       out.error = fmt::format("the signal interrupted pc {:#x} sp {:#x}, on no stack of its thread",
                               *rip, *rsp);
@@ -227,7 +236,7 @@ std::optional<UnwoundStack> unwind_off_stack(GoRuntime& rt, const SpecialFuncs& 
     return out;
   }
   if (sp >= g.stack_lo && sp < g.stack_hi) return std::nullopt;  // on its stack: not off it
-  return OffStackUnwinder(rt, special, cache, g, off, max_frames).from(pc, sp, false);
+  return OffStackUnwinder(rt, special, cache, g, off, max_frames).from(pc, sp, 0);
 }
 
 }  // namespace ifx

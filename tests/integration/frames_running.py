@@ -21,6 +21,12 @@ toolchain and variant (plain, stripped, PIE), with the fixture's spinners (time.
   as well (a rare path, the collector starting say, may be missing from it): at least 90% of the
   stacks must match.
 
+On a kernel crash core of the zoo (GOTRACEBACK=crash, SIGQUIT) the runtime prints the busy
+goroutine's stack from wherever the crash found it: asynchronously preempted (through
+runtime.asyncPreempt), or still running with its thread in the crash's signal handler (one signal
+inside another). ifxray's frames from the core (after the last runtime.sigtramp in the second
+case) must be the runtime's: function, file:line, sp, pc and frame size.
+
 A goroutine caught in a signal handler is rare in a sample, so it is made certain: gdb attaches
 to the plain fixture, stops at the first instruction of runtime.sigprof when the signal
 interrupted Go code on a goroutine's stack (its register arguments: pc in .text, gp neither nil
@@ -40,7 +46,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import core_files
 import fixtures
+import frames_labels
 import oracles
 import pprof_raw
 
@@ -190,10 +198,50 @@ def check_signal_core(report, tc):
     report.check(same, f"gdb-backtrace:{case}", f"  gdb: {want}\n  ifxray: {got}")
 
 
+def check_crash_core(report, tc):
+    """The zoo's busy goroutine in a kernel crash core (GOTRACEBACK=crash, SIGQUIT): the runtime
+    prints its stack in the crash traceback, from wherever the crash found it, and ifxray must
+    give the same frames (function, file:line, sp, pc, frame size) from the core: either
+    asynchronously preempted (runnable, through runtime.asyncPreempt2 and asyncPreempt), or
+    still running with its thread in the crash's signal handler, where the handler's own frames
+    (one signal inside another: the handler raises the signal again) come first and the frames
+    after the last runtime.sigtramp are the ones the runtime printed."""
+    case = f"crash-core:{tc.name}"
+    core_files.allow_cores()
+    with tempfile.TemporaryDirectory() as cores:
+        with core_files.core_pattern(cores):
+            core, live = core_files.kernel_core(fixtures.exe_path(tc, "plain", "zoo"), cores)
+        busy = json.loads(live["facts.json"])["busy_goid"]
+        crash = frames_labels.crash_traceback(live["stderr"])
+        rc, out, err = fixtures.run_ifxray(["frames", "--format", "json", core])
+    if not report.check(rc == 0 and busy in crash, f"{case}:run",
+                        f"  exit {rc}: {err[-1000:]}; busy goroutine {busy} in the crash "
+                        f"traceback: {busy in crash}"):
+        return
+    state, want = crash[busy]
+    g = next((g for g in json.loads(out)["goroutines"] if g["id"] == busy), None)
+    frames = g["frames"] if g else []
+    names = [f["function"] for f in frames]
+    if g and g["running_in"] == "signal handler" and "runtime.sigtramp" in names:
+        last = len(names) - 1 - names[::-1].index("runtime.sigtramp")
+        frames = frames[last + 1:]
+    got = [(f["function"], f["file"], f["line"], None if f["inlined"] else f["sp"],
+            None if f["inlined"] else f["pc"], None if f["inlined"] else f["frame_size"])
+           for f in frames]
+    report.check(g is not None and got == want, f"{case}:busy",
+                 f"  runtime [{state}]:\n    " + "\n    ".join(map(str, want)) +
+                 f"\n  ifxray [{g['status'] if g else None}, {g['running_in'] if g else None}]:"
+                 "\n    " + "\n    ".join(map(str, got)))
+
+
 def main():
     tcs = fixtures.setup("frames_running")
     report = fixtures.Report("frames_running")
     for tc in tcs:
+        try:
+            check_crash_core(report, tc)
+        except (fixtures.FixtureError, OSError, ValueError, KeyError) as e:
+            report.error(f"crash-core:{tc.name}", e)
         try:
             check_signal_core(report, tc)
         except (fixtures.FixtureError, OSError, ValueError, KeyError,
