@@ -161,11 +161,26 @@ class OffStackUnwinder {
   std::optional<UnwoundStack> from_signal(uint64_t pc, uint64_t sp, int signals) {
     UnwoundStack out = on(off_.gsignal_lo, off_.gsignal_hi, pc, sp, max_);
     out.running_in = "signal handler";
-    if (last_name(out) != "runtime.sigtramp" || out.frames.back().frame_size < 0 ||
-        out.frames.size() >= max_) {
+    if (!out.error.empty() || out.truncated) return out;
+    // The kernel entered the handler at sigtramp (cgoSigtramp first when it is installed, which
+    // pushes nothing before it jumps there) with sp at the signal frame; the restorer runs
+    // after the handler returned, with the frame's return address popped.
+    std::string_view last = last_name(out);
+    const PhysicalFrame& top = out.frames.back();
+    uint64_t entry_sp = 0;
+    if ((last == "runtime.sigtramp" || last == "runtime.cgoSigtramp") && top.frame_size >= 0) {
+      entry_sp = top.sp + static_cast<uint64_t>(top.frame_size);
+    } else if ((last == "runtime.sigreturn__sigaction" || last == "runtime.sigreturn") &&
+               out.frames.size() == 1) {
+      entry_sp = top.sp - 8;
+    } else {
+      out.error = fmt::format(
+          "the signal handler's frames end in {}, not at the kernel's signal "
+          "frame: what it interrupted is unknown",
+          last);
       return out;
     }
-    uint64_t entry_sp = out.frames.back().sp + static_cast<uint64_t>(out.frames.back().frame_size);
+    if (out.frames.size() >= max_) return out;
     auto rsp = rt_.memory().read_u64(RemoteAddr(entry_sp + kSigframeRsp));
     auto rip = rt_.memory().read_u64(RemoteAddr(entry_sp + kSigframeRip));
     if (!rsp || !rip) {

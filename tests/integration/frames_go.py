@@ -8,8 +8,8 @@ header (status, wait reason, locked to thread), every frame with its arguments, 
 +offset, the elision marks, and the created-by lines. Goroutines running at the runtime's dump
 are excluded (their stacks moved on), and so is the zoo's busy-looping goroutine (facts.json
 busy_goid), which is never parked: for it ifxray must say running (or runnable, if the scheduler
-had just preempted it) with the same functions, innermost first, as the runtime printed (or,
-when its thread was caught in the runtime's signal handler, running off its stack).
+had just preempted it) with the same functions, innermost first, as the runtime printed (when its
+thread was caught in the runtime's signal handler too: its frames are unwound through it).
 The zoo also parks goroutines inside deferred calls (after a return, while panicking, and after a
 nil pointer fault, whose frame is under runtime.sigpanic: its +offset is the faulting
 instruction's) and in methods of a generic type.
@@ -154,11 +154,9 @@ def compare(report, case, runtime, ours, busy):
     checked = 0
     got = ours.get(busy)
     # Its thread may have been stopped inside the runtime's signal handler (a preemption
-    # request), off the goroutine's stack: then ifxray says so instead of giving frames.
-    in_handler = got is not None and got[0] == "running" and \
-        "stack incomplete: running outside its Go stack" in got[1]
+    # request): ifxray unwinds through it, and the go format hides the handler's runtime frames.
     report.check(got is not None and got[0] in ("running", "runnable")
-                 and (functions(got[1]) == functions(runtime[busy][1]) or in_handler),
+                 and functions(got[1]) == functions(runtime[busy][1]),
                  f"busy:{case}",
                  f"  runtime:\n{runtime[busy][1]}\n  ifxray:\n{got[1] if got else '(missing)'}")
     for goid, (state, block) in runtime.items():

@@ -81,6 +81,17 @@ def sample(pid, ids, report, case):
     return out
 
 
+# Where a signal handler's frames end: the kernel enters it at sigtramp, or at cgoSigtramp when
+# that is installed (it jumps on to sigtramp).
+TRAMPOLINES = ("runtime.sigtramp", "runtime.cgoSigtramp")
+
+
+def after_handler(names):
+    """The index just past the last signal trampoline frame in names, 0 when there is none."""
+    at = [i for i, n in enumerate(names) if n in TRAMPOLINES]
+    return at[-1] + 1 if at else 0
+
+
 def tails(stacks):
     out = set()
     for s in stacks:
@@ -114,8 +125,7 @@ def check(report, case, tc, exe):
         if e:
             continue
         s = s[:-1]  # the runtime's CPU profile leaves runtime.goexit out
-        if "runtime.sigtramp" in s:  # nor does it show its own signal handler
-            s = s[s.index("runtime.sigtramp") + 1:]
+        s = s[after_handler(s):]  # nor does it show its own signal handler
         if "runtime.systemstack" in s:  # the goroutine's side of it
             want = s[s.index("runtime.systemstack") + 1:]
         else:
@@ -175,7 +185,7 @@ def check_signal_core(report, tc):
         return
     frames = caught[0]["frames"]
     names = [f["function"] for f in frames]
-    at = names.index("runtime.sigtramp") + 1 if "runtime.sigtramp" in names else len(names)
+    at = after_handler(names) or len(names)
     first = frames[at] if at < len(frames) else {}
     report.check(first.get("pc") == hex(pc) and first.get("sp") == hex(sp), f"sigprof-args:{case}",
                  f"  sigprof(pc={pc:#x}, sp={sp:#x}); ifxray after sigtramp: {first}")
@@ -222,9 +232,8 @@ def check_crash_core(report, tc):
     g = next((g for g in json.loads(out)["goroutines"] if g["id"] == busy), None)
     frames = g["frames"] if g else []
     names = [f["function"] for f in frames]
-    if g and g["running_in"] == "signal handler" and "runtime.sigtramp" in names:
-        last = len(names) - 1 - names[::-1].index("runtime.sigtramp")
-        frames = frames[last + 1:]
+    if g and g["running_in"] == "signal handler" and after_handler(names):
+        frames = frames[after_handler(names):]
     got = [(f["function"], f["file"], f["line"], None if f["inlined"] else f["sp"],
             None if f["inlined"] else f["pc"], None if f["inlined"] else f["frame_size"])
            for f in frames]
