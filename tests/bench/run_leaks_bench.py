@@ -34,15 +34,7 @@ HEADER = re.compile(r"^goroutine (\d+) \[([^\]]*)\]", re.M)
 
 
 def leak_profile(fx):
-    fx.proc.stdin.write(b"leakprofile\n")
-    fx.proc.stdin.flush()
-    buf, deadline = b"", time.monotonic() + 600
-    while b"DONE\n" not in buf:
-        if b"ERROR" in buf or time.monotonic() > deadline:
-            raise fixtures.FixtureError(f"leak profile failed: {buf[-300:]!r}")
-        r, _, _ = select.select([fx.proc.stdout], [], [], 5)
-        if r:
-            buf += os.read(fx.proc.stdout.fileno(), 4096)
+    fixtures.ask(fx, "leakprofile", "DONE\n", timeout=600)
     text = (fx.outdir / "leak.txt").read_text()
     ids = {int(m.group(1)) for m in HEADER.finditer(text) if m.group(2).endswith("(leaked)")}
     return ids, float((fx.outdir / "leak_ms.txt").read_text())

@@ -340,6 +340,27 @@ def run_ifxray(args, timeout=300):
     return p.returncode, p.stdout, p.stderr
 
 
+def ask(fx, line, until, timeout=60):
+    """Send a command line to a running fixture; return what it printed up to `until`.
+    An ERROR line, the fixture exiting or the timeout raise FixtureError."""
+    fx.proc.stdin.write(line.encode() + b"\n")
+    fx.proc.stdin.flush()
+    deadline, buf = time.monotonic() + timeout, b""
+    while until.encode() not in buf and b"ERROR" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FixtureError(f"no {until!r} after {line}")
+        r, _, _ = select.select([fx.proc.stdout], [], [], left)
+        if r:
+            chunk = os.read(fx.proc.stdout.fileno(), 4096)
+            if not chunk:
+                raise FixtureError(f"fixture exited after {line}")
+            buf += chunk
+    if b"ERROR" in buf:
+        raise FixtureError(buf.decode(errors="replace"))
+    return buf.decode()
+
+
 def stats(err):
     """{name: value} of the `ifxray: stats k=v ...` lines (--stats) in a run's stderr."""
     out = {}

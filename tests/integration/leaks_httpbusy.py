@@ -22,27 +22,8 @@ PROFILED = ("go1.26", "go1.27")
 RUNS = 4
 
 
-def ask(fx, line, until):
-    fx.proc.stdin.write(line.encode() + b"\n")
-    fx.proc.stdin.flush()
-    deadline, buf = time.monotonic() + 60, b""
-    while until.encode() not in buf and b"ERROR" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise fixtures.FixtureError(f"no {until} after {line}")
-        r, _, _ = select.select([fx.proc.stdout], [], [], left)
-        if r:
-            chunk = os.read(fx.proc.stdout.fileno(), 4096)
-            if not chunk:
-                raise fixtures.FixtureError(f"fixture exited after {line}")
-            buf += chunk
-    if b"ERROR" in buf:
-        raise fixtures.FixtureError(buf.decode(errors="replace"))
-    return buf.decode()
-
-
 def served(fx):
-    out = ask(fx, "count", "COUNT")
+    out = fixtures.ask(fx, "count", "COUNT")
     while not re.search(r"COUNT (\d+)\n", out):
         r, _, _ = select.select([fx.proc.stdout], [], [], 10)
         if not r:
@@ -79,7 +60,7 @@ def main():
                     for i in range(RUNS):
                         check_run(report, f"live{i}:{case}", fx.pid)
                         if tc.name in PROFILED:
-                            ask(fx, "leakprofile", "DONE\n")
+                            fixtures.ask(fx, "leakprofile", "DONE\n")
                             prof = (fx.outdir / "leak.txt").read_text()
                             report.check("goroutine" in prof and "(leaked)" not in prof,
                                          f"runtime-profile{i}:{case}", f"  {prof[:600]}")

@@ -50,21 +50,7 @@ def proven(doc):
 
 
 def request_profile(fx):
-    fx.proc.stdin.write(b"leakprofile\n")
-    fx.proc.stdin.flush()
-    deadline, buf = time.monotonic() + 60, b""
-    while b"DONE\n" not in buf and b"ERROR" not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise fixtures.FixtureError("no DONE after leakprofile")
-        r, _, _ = select.select([fx.proc.stdout], [], [], left)
-        if r:
-            chunk = os.read(fx.proc.stdout.fileno(), 4096)
-            if not chunk:
-                raise fixtures.FixtureError("fixture exited during leakprofile")
-            buf += chunk
-    if b"ERROR" in buf:
-        raise fixtures.FixtureError(buf.decode(errors="replace"))
+    fixtures.ask(fx, "leakprofile", "DONE\n")
     return (fx.outdir / "leak.txt").read_text()
 
 

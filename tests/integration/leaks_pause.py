@@ -26,18 +26,7 @@ HEADER = re.compile(r"^goroutine (\d+) \[([^\]]*)\]", re.M)
 
 
 def leak_profile(fx):
-    fx.proc.stdin.write(b"leakprofile\n")
-    fx.proc.stdin.flush()
-    buf, deadline = b"", time.monotonic() + 120
-    while b"DONE\n" not in buf:
-        if b"ERROR" in buf or time.monotonic() > deadline:
-            raise fixtures.FixtureError(f"leak profile failed: {buf[-300:]!r}")
-        r, _, _ = select.select([fx.proc.stdout], [], [], 5)
-        if r:
-            chunk = os.read(fx.proc.stdout.fileno(), 4096)
-            if not chunk:
-                raise fixtures.FixtureError("fixture exited during leakprofile")
-            buf += chunk
+    fixtures.ask(fx, "leakprofile", "DONE\n", timeout=120)
     text = (fx.outdir / "leak.txt").read_text()
     return {int(m.group(1)) for m in HEADER.finditer(text) if m.group(2).endswith("(leaked)")}
 
