@@ -212,7 +212,21 @@ class OffStackUnwinder {
       last = last_name(out);
     }
     out.running_in = "system stack";
-    if (!on_goroutine_stack(g_.sched_sp) || out.frames.size() >= max_) return out;
+    if (!on_goroutine_stack(g_.sched_sp)) {
+      if (out.error.empty())
+        out.error = "on the system stack; the goroutine's saved sp is not on its stack";
+      return out;
+    }
+    if (last != "runtime.systemstack" && last != "runtime.morestack") {
+      // Not called from the goroutine: the scheduler on its way into it (execute, before gogo)
+      // or out of it (mcall). Those frames are not the goroutine's; it resumes where g.sched
+      // says, as the runtime's own traceback of it would start.
+      UnwoundStack resume =
+          unwind(rt_, special_, cache_, g_, g_.sched_pc, g_.sched_sp, false, max_);
+      resume.running_in = "system stack";
+      return resume;
+    }
+    if (out.frames.size() >= max_) return out;
     size_t left = max_ - out.frames.size();
     if (last == "runtime.morestack") {
       out.frames.pop_back();

@@ -31,8 +31,8 @@ A goroutine caught in a signal handler is rare in a sample, so it is made certai
 to the plain fixture, stops at the first instruction of runtime.sigprof when the signal
 interrupted Go code on a goroutine's stack (its register arguments: pc in .text, gp neither nil
 nor mp.g0, sp between gp.stack.lo and gp.stack.hi), writes a
-core with gcore and lets go. On that core, the goroutine ifxray finds running in a signal handler
-must have:
+core with gcore and lets go. On that core, among the goroutines ifxray finds running in a signal
+handler, exactly one must have:
 - the interrupted pc and sp that the runtime's own handler passed to sigprof (rax, rbx) as the
   frame after runtime.sigtramp: ifxray read them from the kernel's signal frame;
 - the frames of gdb's backtrace of that thread (which unwinds the signal frame with DWARF CFI),
@@ -179,16 +179,25 @@ def check_signal_core(report, tc):
         core.unlink()
     if not report.check(rc == 0, f"ifxray:{case}", f"  exit {rc}: {err[-1500:]}"):
         return
+    # Another thread may be in a handler too: the one gdb stopped is the one whose frame after
+    # the trampoline is where the signal interrupted it, as sigprof was told.
     caught = [g for g in json.loads(out)["goroutines"] if g["running_in"] == "signal handler"]
-    report.check(len(caught) == 1, f"caught:{case}", f"  {len(caught)} goroutines in a handler")
-    if not caught:
+
+    def first_after(g):
+        names = [f["function"] for f in g["frames"]]
+        at = after_handler(names) or len(names)
+        return g["frames"][at] if at < len(names) else {}
+
+    hit = [g for g in caught if first_after(g).get("pc") == hex(pc)
+           and first_after(g).get("sp") == hex(sp)]
+    report.check(len(hit) == 1, f"sigprof-args:{case}",
+                 f"  sigprof(pc={pc:#x}, sp={sp:#x}); after the trampoline, ifxray has: "
+                 f"{[first_after(g) for g in caught]}")
+    if not hit:
         return
-    frames = caught[0]["frames"]
+    frames = hit[0]["frames"]
     names = [f["function"] for f in frames]
     at = after_handler(names) or len(names)
-    first = frames[at] if at < len(frames) else {}
-    report.check(first.get("pc") == hex(pc) and first.get("sp") == hex(sp), f"sigprof-args:{case}",
-                 f"  sigprof(pc={pc:#x}, sp={sp:#x}); ifxray after sigtramp: {first}")
     # gdb does not know go1.19's sigtramp for a signal trampoline: it stops there ("??" after
     # it), and only the handler's frames are compared.
     if ("<signal>", None) in bt:
