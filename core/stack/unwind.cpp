@@ -194,8 +194,25 @@ class OffStackUnwinder {
                               *rip, *rsp);
       return out;
     }
+    bool rip_in_go = rt_.binary().pclntab().find_func(*rip - rt_.bias()).has_value();
+    if (!rip_in_go && rest->frames.empty() && on_vdso_call_of_handler(out)) {
+      // The goroutine was in a vDSO call and so is the handler: the handler's call saved the
+      // goroutine's m.vdsoPC/SP in its own frame and set its own, so the runtime no longer
+      // says where the goroutine's Go frames are.
+      out.error = fmt::format(
+          "the signal interrupted a vDSO call (pc {:#x}) and the handler is in one too: the "
+          "runtime's record of where the goroutine called it (m.vdsoPC/SP) is the handler's now",
+          *rip);
+      return out;
+    }
     append(out, std::move(*rest));
     return out;
+  }
+
+  // Whether the handler's frames start at a vDSO call (from m.vdsoPC/SP on the signal stack).
+  bool on_vdso_call_of_handler(const UnwoundStack& handler) const {
+    return off_.vdso_sp >= off_.gsignal_lo && off_.vdso_sp < off_.gsignal_hi &&
+           !handler.frames.empty() && handler.frames.front().sp == off_.vdso_sp;
   }
 
   // The thread's frames on its system stack; across to the goroutine where the runtime's own
