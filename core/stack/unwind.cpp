@@ -143,15 +143,18 @@ class OffStackUnwinder {
     return u.frames.empty() ? std::string_view()
                             : rt_.binary().pclntab().func_name(u.frames.back().func);
   }
-  // Unwinds the stack [lo, hi) from pc and sp; when pc is in the vDSO and the runtime left
-  // m.vdsoPC/SP on this stack (a vDSO call from a signal handler or the system stack), from
-  // there instead.
+  // Unwinds the stack [lo, hi) from pc and sp; when the runtime left m.vdsoPC/SP on this stack
+  // above sp (a vDSO call made on the signal or system stack is under way: the thread is in
+  // the vDSO or in the asm that calls it, which realigns SP), from there instead, as the
+  // runtime's profiler does.
   UnwoundStack on(uint64_t lo, uint64_t hi, uint64_t pc, uint64_t sp, size_t max_frames) {
     Goroutine stack;
     stack.stack_lo = lo;
     stack.stack_hi = hi;
     bool in_go = rt_.binary().pclntab().find_func(pc - rt_.bias()).has_value();
-    if (!in_go && off_.vdso_pc != 0 && off_.vdso_sp >= lo && off_.vdso_sp < hi) {
+    bool in_vdso_call = off_.vdso_pc != 0 && off_.vdso_sp >= lo && off_.vdso_sp < hi &&
+                        (!in_go || sp <= off_.vdso_sp);
+    if (in_vdso_call) {
       return unwind(rt_, special_, cache_, stack, off_.vdso_pc, off_.vdso_sp, false, max_frames);
     }
     return unwind(rt_, special_, cache_, stack, pc, sp, true, max_frames);
