@@ -71,19 +71,8 @@ StackPrecopy StackPrecopy::copy(GoRuntime& running, const GoroutineLimits& limit
       untrusted_stack_bytes += used->size;
       continue;
     }
-    Entry e;
-    e.g = g.g.value();
-    e.goid = g.goid;
-    e.wait_since = g.wait_since;
-    e.stack_lo = g.stack_lo;
-    e.stack_hi = g.stack_hi;
-    e.sched_sp = g.sched_sp;
-    e.sched_pc = g.sched_pc;
-    e.wait_reason = g.wait_reason;
-    e.offset = out.stack_bytes_;
-    e.size = used->size;
-    out.stack_bytes_ += e.size;
-    out.entries_.push_back(e);
+    out.entries_.push_back(Entry{g, out.stack_bytes_, used->size});
+    out.stack_bytes_ += used->size;
     stacks.push_back(*used);
   }
   // The stacks, after the g structs that vouch for them (a goroutine that ran in between has
@@ -118,14 +107,15 @@ StackPrecopy StackPrecopy::copy(GoRuntime& running, const GoroutineLimits& limit
 }
 
 const uint8_t* StackPrecopy::unchanged(const Goroutine& g, const RemoteRange& used) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), g.g.value(),
-                             [](const Entry& e, uint64_t v) { return e.g < v; });
-  if (it == entries_.end() || it->g != g.g.value()) return nullptr;
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), g.g,
+                             [](const Entry& e, RemoteAddr v) { return e.g.g < v; });
+  if (it == entries_.end() || it->g.g != g.g) return nullptr;
   const Entry& e = *it;
-  if (!parked_since_gc(g) || g.goid != e.goid || g.wait_since != e.wait_since ||
-      g.wait_reason != e.wait_reason || g.stack_lo != e.stack_lo || g.stack_hi != e.stack_hi ||
-      g.sched_sp != e.sched_sp || g.sched_pc != e.sched_pc || used.start.value() != e.sched_sp ||
-      used.size != e.size) {
+  const Goroutine& then = e.g;
+  if (!parked_since_gc(g) || g.goid != then.goid || g.wait_since != then.wait_since ||
+      g.wait_reason != then.wait_reason || g.stack_lo != then.stack_lo ||
+      g.stack_hi != then.stack_hi || g.sched_sp != then.sched_sp || g.sched_pc != then.sched_pc ||
+      used.start.value() != then.sched_sp || used.size != e.size) {
     return nullptr;
   }
   ++kept_;

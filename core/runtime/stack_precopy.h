@@ -46,16 +46,11 @@ class StackPrecopy {
 
  private:
   struct Entry {
-    uint64_t g = 0;
-    uint64_t goid = 0;
-    int64_t wait_since = 0;
-    uint64_t stack_lo = 0, stack_hi = 0;
-    uint64_t sched_sp = 0, sched_pc = 0;
-    uint8_t wait_reason = 0;
+    Goroutine g;          // as decoded before the stop
     uint64_t offset = 0;  // of the stack bytes in the arena
-    uint64_t size = 0;    // bytes copied from sched_sp
+    uint64_t size = 0;    // bytes copied from g.sched_sp
   };
-  std::vector<Entry> entries_;  // sorted by g
+  std::vector<Entry> entries_;  // sorted by g.g
   std::shared_ptr<const void> arena_;
   uint64_t stack_bytes_ = 0;
   uint64_t stop_bytes_ = 0;
