@@ -39,7 +39,7 @@ ExitCode run_core(const CoreCmdOptions& o) {
   HeapCapture heap_capture;
   std::vector<std::string> value_problems =
       capture_for_values(*s.runtime, snap.goroutines, &heap_capture);
-  s.target->release_with_late_reads();
+  finish_leaks_snapshot(*s.runtime, snap, o.leaks);
   report::TargetInfo info = describe_target(*s.runtime, std::move(reading));
   report::Goroutines goroutines;
   report::Leaks leaks = build_leaks(*s.runtime, snap, o.leaks, &goroutines);

@@ -51,7 +51,9 @@ report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
   });
   if (at != nullptr) *at = std::chrono::steady_clock::now();
   LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
-  s.target->release_with_late_reads();  // channels' element types are read after the stop
+  s.target->release();
+  finish_leaks_snapshot(*s.runtime, snap, o.leaks);
+  s.target->allow_late_reads();  // type descriptors and GC masks, immutable once written
   report::Leaks report = build_leaks(*s.runtime, snap, o.leaks);
   for (const auto& w : s.target->warnings()) report.warnings.push_back(w);
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include "core/target/live_target.h"
+#include "core/util/phases.h"
 
 namespace ifx::cmd {
 
@@ -57,6 +58,11 @@ void print_stats(const Session& s) {
              "unreserved_bytes={}\n",
              st.pause_ms, total, st.bytes_read, st.reads, st.pause_cpu_ms, st.late_bytes,
              st.reserve_bytes, st.reserve_used, st.unreserved_bytes);
+  if (!phases().empty()) {
+    std::string line = "ifxray: stats";
+    for (const auto& [name, ms] : phases()) line += fmt::format(" {}_ms={:.3f}", name, ms);
+    fmt::print(stderr, "{}\n", line);
+  }
 }
 
 void add_target_options(CLI::App& sub, TargetOptions& opts) {

@@ -54,7 +54,9 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                        std::string& why, HeapCaptureFigures& figures) {
   auto t0 = std::chrono::steady_clock::now();
-  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, HeapOptions{}, goroutines)});
+  HeapOptions opts;
+  opts.copy_on_demand_masks = false;  // leaks reads them after the stop (late reads)
+  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, opts, goroutines)});
   figures.ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   figures.copy_ms = h->capture.copy_ms;

@@ -3,6 +3,7 @@
 
 #include "core/analysis/leak_paths.h"
 #include "core/types/runtime_type.h"
+#include "core/util/phases.h"
 
 #include <algorithm>
 #include <map>
@@ -215,17 +216,32 @@ uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts) 
 
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
   LeaksSnapshot snap;
-  snap.goroutines = snapshot_goroutines(rt, opts.frames);
+  {
+    PhaseTimer t("stop_goroutines");
+    snap.goroutines = snapshot_goroutines(rt, opts.frames);
+  }
   if (opts.prove) {
     snap.heap =
         capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap, snap.heap_figures);
   } else {
     snap.no_heap = "--no-proof";
   }
-  // After the heap copy: sudogs and channels live in the heap, so their reads hit the snapshot
-  // instead of costing one system call each in the stop (100k waiters: seconds).
-  snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
+  // After the heap copy: sudogs live in the heap, so the walk over them needs the target only
+  // for the channels the heap copy lacks; the walk itself runs after the release.
+  PhaseTimer t("stop_blocking");
+  if (snap.heap) {
+    capture_blocking_objects(rt, snap.goroutines.goroutines, opts.blocking);
+    snap.blocking_pending = true;
+  } else {
+    snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
+  }
   return snap;
+}
+
+void finish_leaks_snapshot(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts) {
+  if (!snap.blocking_pending) return;
+  snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
+  snap.blocking_pending = false;
 }
 
 report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts,

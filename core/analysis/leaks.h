@@ -28,6 +28,7 @@ struct LeaksSnapshot {
   BlockingSnapshot blocking;
   HeapSnapshotPtr heap;
   std::string no_heap;              // why there is no heap snapshot
+  bool blocking_pending = false;    // `blocking` is read by finish_leaks_snapshot
   HeapCaptureFigures heap_figures;  // the heap copy in the stop
   double proof_ms = 0;              // the proof, after the stop (set by build_leaks)
 };
@@ -37,7 +38,11 @@ struct LeaksSnapshot {
 uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts);
 // While a live target is stopped: goroutines, what they block on, and the heap for the proof.
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts);
-// After Target::release_with_late_reads() (it reads channels' element type descriptors).
+// After Target::release() and before Target::allow_late_reads(): what snapshot_leaks left to
+// read from the snapshot alone (the blocking objects, when the heap was copied).
+void finish_leaks_snapshot(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts);
+// After finish_leaks_snapshot and Target::allow_late_reads() (it reads channels' element type
+// descriptors and the GC masks the runtime builds on first use, both immutable once written).
 // `goroutines`, when given, receives the goroutine report the leaks were built from.
 report::Leaks build_leaks(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts,
                           report::Goroutines* goroutines = nullptr);

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/heap/heap.h"
+#include "core/util/phases.h"
 
 namespace ifx {
 namespace {
@@ -116,13 +117,26 @@ class Capturer {
                                            exp.find("nogreenteagc") == std::string::npos;
     out_.inline_mark_bits = green && out_.go_minor >= 25;
     read_modules();
-    if (!read_spans()) return;
-    read_alloc_bits();
-    if (out_.go_minor <= 21) read_arena_bitmaps();
-    read_specials();
-    read_root_blocks();
-    copy_memory();
-    if (out_.go_minor >= 24) copy_on_demand_masks();
+    {
+      PhaseTimer t("stop_heap_spans");
+      if (!read_spans()) return;
+    }
+    {
+      PhaseTimer t("stop_heap_bits");
+      read_alloc_bits();
+      if (out_.go_minor <= 21) read_arena_bitmaps();
+    }
+    {
+      PhaseTimer t("stop_heap_specials");
+      read_specials();
+      read_root_blocks();
+    }
+    {
+      PhaseTimer t("stop_heap_copy");
+      copy_memory();
+    }
+    PhaseTimer t("stop_heap_masks");
+    if (out_.go_minor >= 24 && opts_.copy_on_demand_masks) copy_on_demand_masks();
   }
 
  private:
@@ -406,16 +420,32 @@ class Capturer {
     auto finalizer_fn = l.field(Fld::kSpecialFinalizerFn);
     auto cleanup_fn = l.field(Fld::kSpecialCleanupFn);
     auto weak = l.field(Fld::kSpecialWeakHandleHandle);
+    // The bytes of a record that are read: the header and any root slot.
+    uint64_t record = 0;
+    for (const auto& f : {l.field(Fld::kSpecialNext), l.field(Fld::kSpecialKind),
+                          l.field(Fld::kSpecialOffset), finalizer_fn, cleanup_fn, weak}) {
+      if (f) record = std::max(record, f->offset + std::max<uint64_t>(f->size, 8));
+    }
+    // Every span's list, one level at a time, each level copied in a few system calls: records
+    // come from fixalloc chunks, and a 1 GiB heap has thousands (allocation profile samples).
+    std::vector<std::pair<size_t, uint64_t>> level, next;  // span index, record
     for (size_t i = 0; i < out_.spans.size(); ++i) {
-      uint64_t sp = specials_[i];
-      const HeapSpan& s = out_.spans[i];
-      for (size_t k = 0; sp != 0 && k < kMaxSpecialsPerSpan; ++k) {
+      if (specials_[i] != 0) level.emplace_back(i, specials_[i]);
+    }
+    std::vector<RemoteRange> ranges;
+    for (size_t depth = 0; !level.empty() && depth < kMaxSpecialsPerSpan; ++depth) {
+      ranges.clear();
+      for (const auto& [i, rec] : level) ranges.push_back({RemoteAddr(rec), record});
+      mem_.capture(merge_nearby(std::move(ranges)));
+      next.clear();
+      for (const auto& [i, sp] : level) {
+        const HeapSpan& s = out_.spans[i];
         RemoteAddr rec(sp);
         auto kind = rt_.read_field(rec, Fld::kSpecialKind);
         auto offset = rt_.read_field(rec, Fld::kSpecialOffset);
         if (!kind || !offset) {
           problem(fmt::format("span {}: special record {} unreadable", s.start, rec));
-          break;
+          continue;
         }
         SpecialRoot r;
         r.object = s.start + *offset;
@@ -437,8 +467,11 @@ class Capturer {
         } else if (*kind == 1) {
           out_.specials.push_back(r);
         }
-        sp = rt_.read_field(rec, Fld::kSpecialNext).value_or(0);
+        if (uint64_t n = rt_.read_field(rec, Fld::kSpecialNext).value_or(0); n != 0) {
+          next.emplace_back(i, n);
+        }
       }
+      level.swap(next);
     }
   }
 

@@ -58,6 +58,11 @@ struct HeapOptions {
   uint64_t max_spans = 64'000'000;              // in-use spans
   uint64_t max_heap_bytes = uint64_t{1} << 40;  // total bytes of in-use spans
   bool copy_noscan = false;                     // also copy pointer-free spans' bytes (values)
+  // Go 1.24+ builds large types' GC masks on first use, off the heap: copy the masks of the
+  // types heading objects in the stop. A caller that allows late reads after the release can
+  // leave them to HeapIndex (a mask never changes once built; one not built yet is unknown and
+  // its objects are scanned conservatively).
+  bool copy_on_demand_masks = true;
 };
 
 // One in-use span (runtime.mspan with state mSpanInUse).

@@ -234,6 +234,37 @@ std::vector<WaitingList> read_waiting(GoRuntime& rt, SudogReader& sr,
   return out;
 }
 
+// Copies the channels in few system calls (a no-op once the target was released).
+void capture_hchans(GoRuntime& rt, const std::set<RemoteAddr>& chans) {
+  auto hchan = rt.layout().size(Typ::kHchan);
+  if (!hchan || *hchan > 4096 || !rt.memory().captures()) return;
+  std::vector<RemoteRange> ranges;
+  ranges.reserve(chans.size());
+  for (RemoteAddr c : chans) ranges.push_back({c, *hchan});
+  // Channels of pointer-free elements sit in pointer-free spans, which the heap copy skips:
+  // 100k of them are copied as the few runs of spans they share, not as 100k iovecs.
+  rt.memory().capture(merge_nearby(std::move(ranges)));
+}
+
+// Copies the channels, then their queues' sudogs not already kept, in batches.
+void capture_channels(GoRuntime& rt, const SudogReader& sr, const std::set<RemoteAddr>& chans,
+                      const BlockingLimits& limits) {
+  capture_hchans(rt, chans);
+  const Layout& l = rt.layout();
+  auto hchan = l.size(Typ::kHchan);
+  if (!hchan || *hchan > 4096 || !rt.memory().captures()) return;
+  std::vector<RemoteAddr> queues;
+  for (RemoteAddr c : chans) {
+    for (Fld f : {Fld::kHchanRecvqFirst, Fld::kHchanSendqFirst}) {
+      if (auto fi = l.field(f); fi && fi->offset + 8 <= *hchan) {
+        if (auto q = rt.memory().read_u64(c + fi->offset); q && *q != 0) queues.emplace_back(*q);
+      }
+    }
+  }
+  prefetch_lists(rt.memory(), std::move(queues), sr.size(), l.field(Fld::kSudogNext),
+                 limits.max_queue);
+}
+
 // Every sudog in the semaphore treaps: g -> sudog. Children are prev/next, waiters on the same
 // address hang off waitlink.
 std::unordered_map<uint64_t, Sudog> walk_semtable(GoRuntime& rt, SudogReader& sr, size_t bound,
@@ -305,6 +336,19 @@ BlockKind classify_block(std::string_view wait_reason, std::span<const std::stri
   return BlockKind::kNone;
 }
 
+void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutines,
+                              const BlockingLimits& limits) {
+  SudogReader sr(rt);
+  if (!sr.ok() || !rt.memory().captures()) return;
+  std::set<RemoteAddr> chans;
+  for (const WaitingList& w : read_waiting(rt, sr, goroutines, limits.max_sudogs_per_g)) {
+    for (const Sudog& s : w.sudogs) {
+      if (!s.c.is_null()) chans.insert(s.c);
+    }
+  }
+  capture_hchans(rt, chans);
+}
+
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                const BlockingLimits& limits) {
   BlockingSnapshot snap;
@@ -344,22 +388,7 @@ BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> gorouti
       snap.by_goid.emplace(g.goid, BlockedG{g.g, g.goid, {it->second}, "semtable"});
     }
   }
-  // The channels, then their queues' sudogs not met above, in batches too.
-  if (auto hchan = l.size(Typ::kHchan); hchan && *hchan <= 4096 && rt.memory().captures()) {
-    std::vector<RemoteRange> ranges;
-    for (RemoteAddr c : chans) ranges.push_back({c, *hchan});
-    rt.memory().capture(ranges);
-    std::vector<RemoteAddr> queues;
-    for (RemoteAddr c : chans) {
-      for (Fld f : {Fld::kHchanRecvqFirst, Fld::kHchanSendqFirst}) {
-        if (auto fi = l.field(f); fi && fi->offset + 8 <= *hchan) {
-          if (auto q = rt.memory().read_u64(c + fi->offset); q && *q != 0) queues.emplace_back(*q);
-        }
-      }
-    }
-    prefetch_lists(rt.memory(), std::move(queues), sr.size(), l.field(Fld::kSudogNext),
-                   limits.max_queue);
-  }
+  capture_channels(rt, sr, chans, limits);
   for (RemoteAddr c : chans) snap.channels.emplace(c, read_channel(rt, sr, c, limits));
   return snap;
 }

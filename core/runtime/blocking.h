@@ -93,6 +93,13 @@ struct BlockingLimits {
 
 // Stop phase: sudogs of every waiting goroutine (g.waiting), the semTable treaps, and the
 // channels they name. `goroutines` from read_goroutines.
+// Or, when the stop copied the heap (sudogs are heap objects in spans that hold pointers, the
+// semTable is in .bss): capture_blocking_objects in the stop copies the one thing the heap copy
+// lacks — channels, which live in pointer-free spans when their elements hold no pointers — and
+// read_blocking runs after the release from the snapshot alone (Target::release without late
+// reads, so that what the stop did not copy is an error, never a racy read).
+void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutines,
+                              const BlockingLimits& limits);
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                const BlockingLimits& limits);
 

@@ -5,6 +5,7 @@
 
 #include "core/runtime/goroutine_reading.h"
 #include "core/runtime/stack_precopy.h"
+#include "core/util/phases.h"
 
 namespace ifx {
 namespace {
@@ -46,27 +47,12 @@ void decode_goroutine(const Layout& l, const std::vector<uint8_t>& raw, Goroutin
 
 // The g structs' ranges, sorted, with neighbours less than a page apart merged.
 std::vector<RemoteRange> merged_g_ranges(const std::vector<Goroutine>& gs, uint64_t size) {
-  constexpr uint64_t kMaxGap = 4096;
-  constexpr uint64_t kMaxRange = 1 << 20;
-  std::vector<uint64_t> starts;
+  std::vector<RemoteRange> ranges;
+  ranges.reserve(gs.size());
   for (const auto& g : gs) {
-    if (!g.g.is_null()) starts.push_back(g.g.value());
+    if (!g.g.is_null()) ranges.push_back({g.g, size});
   }
-  std::sort(starts.begin(), starts.end());
-  std::vector<RemoteRange> out;
-  for (uint64_t s : starts) {
-    if (!out.empty()) {
-      RemoteRange& last = out.back();
-      uint64_t end = last.start.value() + last.size;
-      if (s >= last.start.value() && s <= end + kMaxGap &&
-          s + size - last.start.value() <= kMaxRange) {
-        last.size = std::max(end, s + size) - last.start.value();
-        continue;
-      }
-    }
-    out.push_back({RemoteAddr(s), size});
-  }
-  return out;
+  return merge_nearby(std::move(ranges));
 }
 
 // The part of g's stack the unwinder reads: from its saved sp up to stack.hi.
@@ -202,7 +188,10 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
   for (size_t i = 0; i < got; ++i) out[i].g = RemoteAddr(load_le<uint64_t>(array.data() + i * 8));
   // g structs sit side by side in their spans: a few merged ranges copy them in far fewer
   // pieces than one per goroutine, and the snapshot keeps them without a second copy.
-  rt.memory().capture(merged_g_ranges(out, *g_size));
+  {
+    PhaseTimer t("stop_g_copy");
+    rt.memory().capture(merged_g_ranges(out, *g_size));
+  }
   std::vector<uint8_t> raw(*g_size);
   std::vector<RemoteRange> stacks;
   stacks.reserve(out.size());
@@ -230,6 +219,7 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
   } else if (!unchanged.empty() && !rt.memory().adopt(unchanged, precopy->arena())) {
     for (const auto& a : unchanged) stacks.push_back(RemoteRange{a.start, a.size});
   }
+  PhaseTimer t("stop_stack_copy");
   rt.memory().capture(stacks);  // the unwinder reads them back from the snapshot
   return out;
 }

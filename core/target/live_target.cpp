@@ -190,6 +190,10 @@ void LiveTarget::release_with_late_reads() {
   session_->detach();
 }
 
+void LiveTarget::allow_late_reads() {
+  if (snapshot_) snapshot_->allow_late_reads();
+}
+
 TargetStats LiveTarget::stats() const {
   TargetStats s;
   s.pause_ms = session_ ? session_->pause_ms() : 0;

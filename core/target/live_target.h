@@ -41,6 +41,7 @@ class LiveTarget : public Target {
   const std::vector<std::string>& warnings() const override { return warnings_; }
   void release() override;
   void release_with_late_reads() override;
+  void allow_late_reads() override;
   TargetStats stats() const override;
   std::optional<int64_t> monotonic_ns() const override { return monotonic_ns_; }
 

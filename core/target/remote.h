@@ -3,6 +3,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -36,6 +37,13 @@ struct RemoteRange {
   RemoteAddr end() const { return start + size; }
   bool contains(RemoteAddr a) const { return a >= start && a - start < size; }
 };
+
+// The ranges sorted, with ranges closer than max_gap merged (gap bytes included) as long as a
+// merged range stays within max_size: many small reads of runtime structs that sit side by
+// side in their spans (g's, hchans) become a few large copies instead of one iovec each. A
+// merged range may stop early at an unreadable page; callers read what it lacks on its own.
+std::vector<RemoteRange> merge_nearby(std::vector<RemoteRange> ranges, uint64_t max_gap = 4096,
+                                      uint64_t max_size = uint64_t{1} << 20);
 
 }  // namespace ifx
 

@@ -112,8 +112,15 @@ class SnapshotMemory : public Memory {
   // no longer changes once written — type descriptors, itabs, GC masks — which an analysis
   // cannot list before it walks. Those reads are counted in late_bytes().
   void freeze(bool late_reads = false) {
+    origin_ = source_;
     late_ = late_reads ? source_ : nullptr;
     source_ = nullptr;
+  }
+  // After freeze(false): from now on, late reads as with freeze(true). An analysis first reads
+  // what must come from the stop alone (a miss is then an error, not a racy live read), then
+  // allows the reads of immutable memory.
+  void allow_late_reads() {
+    if (frozen()) late_ = origin_;
   }
   bool frozen() const { return source_ == nullptr; }
   uint64_t late_bytes() const { return late_bytes_; }
@@ -151,6 +158,7 @@ class SnapshotMemory : public Memory {
 
   Memory* source_;
   Memory* late_ = nullptr;
+  Memory* origin_ = nullptr;  // the source, kept by freeze() for allow_late_reads()
   uint64_t late_bytes_ = 0;
   // Non-overlapping kept ranges (adjacent ones may stay apart): start -> bytes.
   Ranges ranges_;

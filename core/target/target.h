@@ -70,6 +70,8 @@ class Target {
   // The same, but later reads the snapshot does not hold go to the running process (for memory
   // that is immutable once written; see SnapshotMemory::freeze). Counted in stats().late_bytes.
   virtual void release_with_late_reads() { release(); }
+  // After release(): the same as having released with late reads.
+  virtual void allow_late_reads() {}
   virtual TargetStats stats() const = 0;
   // CLOCK_MONOTONIC (the Go runtime's nanotime clock) when the process was stopped or dumped, if
   // known: live targets, and cores ifxray wrote.
