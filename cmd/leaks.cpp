@@ -21,6 +21,7 @@ struct LeaksCmdOptions {
   std::string watch;  // interval, e.g. "30s", "1m"
   size_t samples = 3;
   bool stats = false;
+  bool no_preread = false;
   LeaksOptions leaks;
   TargetOptions target_opts;
 };
@@ -45,12 +46,14 @@ double parse_interval(const std::string& s) {
 // `at`, when given, receives when the goroutines were read (the target is stopped then).
 report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
                       std::chrono::steady_clock::time_point* at = nullptr) {
-  // The stacks and the heap are copied in the stop into a buffer faulted in before it.
-  Session s = open_session(o.target, kind, o.target_opts, [&o](GoRuntime& rt) {
-    return estimate_leaks_snapshot_bytes(rt, o.leaks);
+  // The stacks and the heap are copied in the stop into a buffer faulted in before it; the
+  // heap's span metadata read for that estimate serves the stop too (SpanPreread).
+  std::shared_ptr<SpanPreread> spans;
+  Session s = open_session(o.target, kind, o.target_opts, [&](GoRuntime& rt) {
+    return estimate_leaks_snapshot_bytes(rt, o.leaks, o.no_preread ? nullptr : &spans);
   });
   if (at != nullptr) *at = std::chrono::steady_clock::now();
-  LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks);
+  LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks, spans.get());
   s.target->release();
   finish_leaks_snapshot(*s.runtime, snap, o.leaks);
   s.target->allow_late_reads();  // type descriptors and GC masks, immutable once written
@@ -61,9 +64,9 @@ report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
     print_stats(s);
     fmt::print(stderr,
                "ifxray: stats heap_capture_ms={:.3f} heap_copy_ms={:.3f} heap_copy_bytes={} "
-               "proof_ms={:.3f}\n",
+               "proof_ms={:.3f} spans_reused={} spans_decoded={}\n",
                snap.heap_figures.ms, snap.heap_figures.copy_ms, snap.heap_figures.copy_bytes,
-               snap.proof_ms);
+               snap.proof_ms, snap.heap_figures.spans_reused, snap.heap_figures.spans_decoded);
   }
   return report;
 }
@@ -147,6 +150,9 @@ void register_leaks(CLI::App& app, Action& action) {
   sub->add_flag(
       "--no-proof", [o](int64_t) { o->leaks.prove = false; },
       "Do not copy the heap: only nil channels and select {} are proven");
+  sub->add_flag("--no-preread", o->no_preread,
+                "Read the heap's span metadata in the stop only, not also before it (a longer "
+                "pause)");
   sub->add_option("--max-goroutines", o->leaks.frames.limits.max_goroutines,
                   "Goroutines read at most (default 10000000)");
   sub->add_flag("--stats", o->stats, "Print pause and read statistics to stderr");

@@ -23,13 +23,14 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
 }
 
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& /*rt*/, std::span<const Goroutine> /*goroutines*/,
-                                       std::string& why, HeapCaptureFigures& figures) {
+                                       std::string& why, HeapCaptureFigures& figures,
+                                       SpanPreread* /*preread*/) {
   why = "this build has no heap model";
   figures = {};
   return nullptr;
 }
 
-uint64_t estimate_proof_capture_bytes(GoRuntime& /*rt*/) {
+uint64_t estimate_proof_capture_bytes(GoRuntime& /*rt*/, std::shared_ptr<SpanPreread>* /*keep*/) {
   return 0;
 }
 
@@ -52,15 +53,18 @@ void HeapSnapshotDeleter::operator()(HeapSnapshot* h) const {
 }
 
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                                       std::string& why, HeapCaptureFigures& figures) {
+                                       std::string& why, HeapCaptureFigures& figures,
+                                       SpanPreread* preread) {
   auto t0 = std::chrono::steady_clock::now();
   HeapOptions opts;
   opts.copy_on_demand_masks = false;  // leaks reads them after the stop (late reads)
-  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, opts, goroutines)});
+  HeapSnapshotPtr h(new HeapSnapshot{capture_heap(rt, opts, goroutines, preread)});
   figures.ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   figures.copy_ms = h->capture.copy_ms;
   figures.copy_bytes = h->capture.copied_bytes;
+  figures.spans_reused = h->capture.spans_reused;
+  figures.spans_decoded = h->capture.spans_decoded;
   if (h->capture.spans.empty()) {
     why = "no heap spans could be read";
     for (const auto& p : h->capture.problems) why += "; " + p;
@@ -69,8 +73,10 @@ HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine>
   return h;
 }
 
-uint64_t estimate_proof_capture_bytes(GoRuntime& rt) {
-  return estimate_heap_capture_bytes(rt, HeapOptions{});
+uint64_t estimate_proof_capture_bytes(GoRuntime& rt, std::shared_ptr<SpanPreread>* keep) {
+  if (keep == nullptr) return estimate_heap_capture_bytes(rt, HeapOptions{});
+  *keep = std::make_shared<SpanPreread>();
+  return estimate_heap_capture_bytes(rt, HeapOptions{}, keep->get());
 }
 
 namespace {

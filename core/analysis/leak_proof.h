@@ -34,6 +34,8 @@ struct ProofCandidate {
 
 // What the heap model copied while the target was stopped (opaque here).
 struct HeapSnapshot;
+// The heap's span metadata read before the stop (core/heap/heap.h).
+struct SpanPreread;
 struct HeapSnapshotDeleter {
   void operator()(HeapSnapshot* h) const;
 };
@@ -41,19 +43,23 @@ using HeapSnapshotPtr = std::unique_ptr<HeapSnapshot, HeapSnapshotDeleter>;
 
 // What the stop phase cost, for --stats.
 struct HeapCaptureFigures {
-  double ms = 0;            // all of capture_heap_for_proof
-  double copy_ms = 0;       // of which the bulk copy of the heap's memory
-  uint64_t copy_bytes = 0;  // what that copied
+  double ms = 0;                                 // all of capture_heap_for_proof
+  double copy_ms = 0;                            // of which the bulk copy of the heap's memory
+  uint64_t copy_bytes = 0;                       // what that copied
+  uint64_t spans_reused = 0, spans_decoded = 0;  // with the span pre-read (SpanPreread)
 };
 
 // Stop phase: copy what the proof needs. Null, with `why` set, when this build has no heap model
 // or the target's heap cannot be read.
 // `goroutines`: from the same stop (the stacks of running ones are copied from their sp).
+// `preread`: what estimate_proof_capture_bytes kept before this stop (consumed).
 HeapSnapshotPtr capture_heap_for_proof(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                                       std::string& why, HeapCaptureFigures& figures);
+                                       std::string& why, HeapCaptureFigures& figures,
+                                       SpanPreread* preread = nullptr);
 // Before the stop, on the running process: the bytes capture_heap_for_proof will copy, with
-// slack (0 when unknown), to size the pre-faulted snapshot buffer.
-uint64_t estimate_proof_capture_bytes(GoRuntime& rt);
+// slack (0 when unknown), to size the pre-faulted snapshot buffer. With `keep`, the heap's span
+// metadata read for it is kept there, so that the stop decodes only what changed since.
+uint64_t estimate_proof_capture_bytes(GoRuntime& rt, std::shared_ptr<SpanPreread>* keep = nullptr);
 
 // Where an address lies, for reports.
 struct ObjectInfo {

@@ -209,20 +209,21 @@ std::string group_key(const report::LeakGroup& g) {
   return key;
 }
 
-uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts) {
+uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts,
+                                       std::shared_ptr<SpanPreread>* keep) {
   return estimate_snapshot_bytes(rt, opts.frames) +
-         (opts.prove ? estimate_proof_capture_bytes(rt) : 0);
+         (opts.prove ? estimate_proof_capture_bytes(rt, keep) : 0);
 }
 
-LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts) {
+LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts, SpanPreread* preread) {
   LeaksSnapshot snap;
   {
     PhaseTimer t("stop_goroutines");
     snap.goroutines = snapshot_goroutines(rt, opts.frames);
   }
   if (opts.prove) {
-    snap.heap =
-        capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap, snap.heap_figures);
+    snap.heap = capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap,
+                                       snap.heap_figures, preread);
   } else {
     snap.no_heap = "--no-proof";
   }

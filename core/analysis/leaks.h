@@ -35,9 +35,13 @@ struct LeaksSnapshot {
 
 // Before the stop, on the running process: what snapshot_leaks will copy (goroutine stacks and,
 // with the proof, the heap), for TargetOptions::snapshot_reserve; 0 when unknown.
-uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts);
+// With `keep`, what it read of the heap's span metadata is kept for snapshot_leaks (SpanPreread).
+uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts,
+                                       std::shared_ptr<SpanPreread>* keep = nullptr);
 // While a live target is stopped: goroutines, what they block on, and the heap for the proof.
-LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts);
+// `preread`: from estimate_leaks_snapshot_bytes before this stop.
+LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts,
+                             SpanPreread* preread = nullptr);
 // After Target::release() and before Target::allow_late_reads(): what snapshot_leaks left to
 // read from the snapshot alone (the blocking objects, when the heap was copied).
 void finish_leaks_snapshot(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts);

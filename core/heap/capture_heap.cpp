@@ -1,97 +1,27 @@
-// The stop phase of the heap model: read every mspan of mheap_.allspans, keep the in-use ones
-// that pass sanity checks, and copy in bulk what a mark phase reads later (scan spans' bytes,
-// allocation bits, Go 1.19-1.21 heap bitmaps, data/bss and their pointer masks, specials).
+// The stop phase of the heap model: the in-use spans (span_reader.cpp), then copy in bulk what a
+// mark phase reads later (scan spans' bytes, allocation bits, Go 1.19-1.21 heap bitmaps,
+// data/bss and their pointer masks, specials).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <unordered_set>
 
 #include "core/heap/heap.h"
+#include "core/heap/span_reader.h"
+#include "core/runtime/stack_precopy.h"
 #include "core/util/phases.h"
 
 namespace ifx {
 namespace {
 
-constexpr uint64_t kPageSize = 8192;
 constexpr uint64_t kArenaBytes = uint64_t{64} << 20;
 constexpr uint64_t kArenaBaseOffset = 0xffff800000000000;  // linux/amd64
-constexpr uint8_t kSpanInUse = 1;                          // mSpanInUse since Go 1.14
 constexpr size_t kMaxModules = 64;
 constexpr size_t kMaxSpecialsPerSpan = 1 << 20;
-constexpr size_t kMaxProblems = 50;
 
 uint64_t arena_number(uint64_t addr) {
   return (addr - kArenaBaseOffset) / kArenaBytes;
 }
-
-uint64_t get_le(const uint8_t* p, uint64_t size) {
-  uint64_t v = 0;
-  for (uint64_t i = 0; i < size && i < 8; ++i) v |= uint64_t{p[i]} << (8 * i);
-  return v;
-}
-
-// Many small reads (mspans from fixalloc chunks, allocBits from gcBits arenas) lie close
-// together: read them as a few larger ranges, one system call each, then hand out the pieces.
-void read_clustered(Memory& mem, std::span<ReadRequest> reqs) {
-  constexpr uint64_t kGap = 4096, kMaxGroup = 4 << 20;
-  std::vector<size_t> order(reqs.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return reqs[a].addr < reqs[b].addr; });
-  struct Group {
-    uint64_t start, end;
-    size_t first, last;  // into order
-  };
-  std::vector<Group> groups;
-  for (size_t k = 0; k < order.size(); ++k) {
-    const ReadRequest& r = reqs[order[k]];
-    uint64_t s = r.addr.value(), e = s + r.out.size();
-    if (e < s || r.out.empty()) continue;
-    if (!groups.empty() && s <= groups.back().end + kGap &&
-        std::max(e, groups.back().end) - groups.back().start <= kMaxGroup) {
-      groups.back().end = std::max(groups.back().end, e);
-      groups.back().last = k;
-    } else {
-      groups.push_back({s, e, k, k});
-    }
-  }
-  std::vector<uint8_t> buf;
-  uint64_t total = 0;
-  for (const auto& g : groups) total += g.end - g.start;
-  buf.resize(total);
-  std::vector<ReadRequest> big(groups.size());
-  uint64_t at = 0;
-  for (size_t i = 0; i < groups.size(); ++i) {
-    big[i].addr = RemoteAddr(groups[i].start);
-    big[i].out = std::span<uint8_t>(buf.data() + at, groups[i].end - groups[i].start);
-    at += groups[i].end - groups[i].start;
-  }
-  mem.read_many(big);
-  for (size_t i = 0; i < groups.size(); ++i) {
-    for (size_t k = groups[i].first; k <= groups[i].last; ++k) {
-      ReadRequest& r = reqs[order[k]];
-      uint64_t off = r.addr.value() - groups[i].start;
-      if (r.out.empty()) continue;
-      size_t avail = big[i].done > off ? big[i].done - off : 0;
-      if (avail < r.out.size()) {
-        r.done = mem.read(r.addr, r.out);  // the group stopped early: this one on its own
-      } else {
-        std::memcpy(r.out.data(), big[i].out.data() + off, r.out.size());
-        r.done = r.out.size();
-      }
-    }
-  }
-}
-
-// Reads mspan fields from a copy of the struct.
-struct SpanFields {
-  const Layout& l;
-  std::optional<uint64_t> get(const std::vector<uint8_t>& buf, size_t at, Fld f) const {
-    auto info = l.field(f);
-    if (!info || info->offset + info->size > buf.size() - at) return std::nullopt;
-    return get_le(buf.data() + at + info->offset, info->size);
-  }
-};
 
 class Capturer {
  public:
@@ -99,15 +29,24 @@ class Capturer {
       : rt_(rt), opts_(opts), out_(out), mem_(rt.memory()) {}
 
   // The bytes run() would copy, from the metadata alone (on a running process: an estimate).
-  uint64_t estimate() {
+  // With `keep`, the span metadata is kept there for the stop (SpanPreread).
+  uint64_t estimate(SpanPreread* keep) {
     out_.go_minor = rt_.binary().version().minor;
     read_modules();
-    if (!read_spans()) return 0;
+    SpanReader spans(rt_, opts_, out_);
+    if (!spans.read_spans(keep)) return 0;
     if (out_.go_minor <= 21) read_arena_bitmaps();
     uint64_t bytes = 0;
     for (const auto& r : copy_ranges()) bytes += r.size;
+    if (keep != nullptr) {
+      spans.read_alloc_bits(0);
+      spans.keep_spans(*keep);
+      bytes += keep->bytes();
+    }
     return bytes;
   }
+
+  void use_preread(SpanPreread* p) { preread_ = p; }
 
   void run() {
     out_.go_minor = rt_.binary().version().minor;
@@ -117,13 +56,17 @@ class Capturer {
                                            exp.find("nogreenteagc") == std::string::npos;
     out_.inline_mark_bits = green && out_.go_minor >= 25;
     read_modules();
+    SpanReader spans(rt_, opts_, out_);
+    bool replayed = false;
     {
       PhaseTimer t("stop_heap_spans");
-      if (!read_spans()) return;
+      replayed = preread_ != nullptr && spans.replay(*preread_);
+      if (!replayed && !spans.read_spans()) return;
     }
     {
       PhaseTimer t("stop_heap_bits");
-      read_alloc_bits();
+      if (!replayed) spans.read_alloc_bits(0);
+      if (replayed && precopy_check_requested()) spans.check_replay();
       if (out_.go_minor <= 21) read_arena_bitmaps();
     }
     {
@@ -141,7 +84,7 @@ class Capturer {
 
  private:
   void problem(std::string p) {
-    if (out_.problems.size() < kMaxProblems) out_.problems.push_back(std::move(p));
+    if (out_.problems.size() < kMaxHeapProblems) out_.problems.push_back(std::move(p));
   }
 
   void read_modules() {
@@ -172,208 +115,6 @@ class Capturer {
       out_.modules.push_back(m);
       auto next = rt_.read_field(at, Fld::kModuledataNext);
       at = RemoteAddr(next.value_or(0));
-    }
-  }
-
-  bool read_spans() {
-    const Layout& l = rt_.layout();
-    auto mheap = rt_.global(Glob::kMheap);
-    auto span_size = l.size(Typ::kMspan);
-    if (!mheap || !span_size || !l.field(Fld::kMheapAllspansArray) ||
-        !l.field(Fld::kMspanStartAddr) || !l.field(Fld::kMspanState)) {
-      problem("runtime.mheap_ or the mspan layout is unknown: the heap cannot be read");
-      return false;
-    }
-    auto arr = rt_.read_field(*mheap, Fld::kMheapAllspansArray);
-    auto len = rt_.read_field(*mheap, Fld::kMheapAllspansLen);
-    if (!arr || !len) {
-      problem(fmt::format("mheap_.allspans unreadable: {}", mem_.why_unreadable(*mheap, 8)));
-      return false;
-    }
-    uint64_t n = *len;
-    if (n > opts_.max_spans) {
-      problem(fmt::format("mheap_.allspans has {} entries, more than the bound {}; reading {}", n,
-                          opts_.max_spans, opts_.max_spans));
-      n = opts_.max_spans;
-    }
-    // In chunks, so that a corrupt length costs no more memory than the entries that can be
-    // read; a chunk without one readable mspan ends the walk.
-    constexpr uint64_t kChunk = 1 << 16;
-    uint64_t ssize = *span_size;
-    SpanFields f{l};
-    uint64_t total = 0;
-    size_t unreadable = 0;
-    std::vector<uint8_t> ptrs, structs;
-    std::vector<ReadRequest> reqs;
-    for (uint64_t c = 0; c < n; c += kChunk) {
-      uint64_t m = std::min(kChunk, n - c);
-      ptrs.resize(m * 8);
-      size_t got = mem_.read(RemoteAddr(*arr + c * 8), ptrs);
-      if (got < ptrs.size()) {
-        problem(fmt::format("mheap_.allspans: only {} of {} entries readable ({})", c + got / 8, n,
-                            mem_.why_unreadable(RemoteAddr(*arr + c * 8 + got), 8)));
-        m = got / 8;
-        n = c + m;
-      }
-      structs.resize(m * ssize);
-      reqs.assign(m, ReadRequest{});
-      for (uint64_t i = 0; i < m; ++i) {
-        reqs[i].addr = RemoteAddr(get_le(&ptrs[i * 8], 8));
-        reqs[i].out = std::span<uint8_t>(structs.data() + i * ssize, ssize);
-      }
-      read_clustered(mem_, reqs);
-      size_t readable = 0;
-      for (uint64_t i = 0; i < m; ++i) {
-        if (reqs[i].done < ssize) {
-          ++unreadable;
-          continue;
-        }
-        ++readable;
-        if (!add_span(f, structs, i * ssize, reqs[i].addr, total)) {
-          n = 0;
-          break;
-        }
-      }
-      if (m > 0 && readable == 0) {
-        problem(fmt::format("mheap_.allspans: no readable mspan among entries {}-{}; stopped", c,
-                            c + m));
-        break;
-      }
-    }
-    if (unreadable > 0) problem(fmt::format("{} mspan structs unreadable", unreadable));
-    sort_and_check_overlaps();
-    return true;
-  }
-
-  // One mspan copy: kept when in use and sane. False once the byte bound is reached.
-  bool add_span(const SpanFields& f, const std::vector<uint8_t>& structs, size_t at,
-                RemoteAddr addr, uint64_t& total) {
-    auto state = f.get(structs, at, Fld::kMspanState);
-    if (!state || *state != kSpanInUse) return true;
-    HeapSpan s;
-    s.span_struct = addr;
-    s.start = RemoteAddr(f.get(structs, at, Fld::kMspanStartAddr).value_or(0));
-    s.npages = f.get(structs, at, Fld::kMspanNpages).value_or(0);
-    s.elemsize = f.get(structs, at, Fld::kMspanElemsize).value_or(0);
-    s.nelems = static_cast<uint32_t>(
-        std::min<uint64_t>(f.get(structs, at, Fld::kMspanNelems).value_or(0), UINT32_MAX));
-    s.freeindex = static_cast<uint32_t>(
-        std::min<uint64_t>(f.get(structs, at, Fld::kMspanFreeindex).value_or(0), UINT32_MAX));
-    s.spanclass = static_cast<uint8_t>(f.get(structs, at, Fld::kMspanSpanclass).value_or(0));
-    s.alloc_bits = RemoteAddr(f.get(structs, at, Fld::kMspanAllocBits).value_or(0));
-    s.large_type = RemoteAddr(f.get(structs, at, Fld::kMspanLargeType).value_or(0));
-    s.alloc_count = f.get(structs, at, Fld::kMspanAllocCount);
-    std::string why = check(s);
-    if (!why.empty()) {
-      problem(fmt::format("span {} (mspan {}) skipped: {}", s.start, s.span_struct, why));
-      if (s.npages > 0 && s.npages <= opts_.max_heap_bytes / kPageSize &&
-          s.start.value() % kPageSize == 0) {
-        out_.skipped.push_back({s.start, s.bytes()});
-      } else {
-        out_.skipped_unbounded = true;
-      }
-      return true;
-    }
-    total += s.bytes();
-    if (total > opts_.max_heap_bytes) {
-      problem(
-          fmt::format("in-use spans exceed {} bytes; the rest are skipped", opts_.max_heap_bytes));
-      return false;
-    }
-    out_.spans.push_back(s);
-    specials_.push_back(f.get(structs, at, Fld::kMspanSpecials).value_or(0));
-    return true;
-  }
-
-  static std::string check(const HeapSpan& s) {
-    if (s.start.is_null() || s.start.value() % kPageSize != 0) return "start not page-aligned";
-    if (s.npages == 0 || s.npages > (uint64_t{1} << 36) / kPageSize) return "bad npages";
-    if (s.start.value() + s.bytes() < s.start.value()) return "wraps around";
-    if (s.elemsize == 0 || s.nelems == 0) return "no objects";
-    if (s.elemsize * s.nelems > s.bytes()) return "objects exceed the span";
-    if (s.freeindex > s.nelems) return "freeindex past nelems";
-    if (s.large() && s.nelems != 1) return "large span with several objects";
-    if (s.sizeclass() >= 68) return "size class out of range";
-    if (s.alloc_bits.is_null()) return "no allocBits";
-    return "";
-  }
-
-  void sort_and_check_overlaps() {
-    std::vector<size_t> order(out_.spans.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](size_t a, size_t b) { return out_.spans[a].start < out_.spans[b].start; });
-    std::vector<HeapSpan> sorted;
-    std::vector<uint64_t> specials;
-    sorted.reserve(order.size());
-    for (size_t i : order) {
-      const HeapSpan& s = out_.spans[i];
-      if (!sorted.empty() && sorted.back().end() > s.start) {
-        problem(fmt::format("span {} overlaps span {}: skipped", s.start, sorted.back().start));
-        out_.skipped.push_back({s.start, s.bytes()});
-        // Which of the two lies is unknown: the other one's true range may be anywhere.
-        out_.skipped_unbounded = true;
-        continue;
-      }
-      sorted.push_back(s);
-      specials.push_back(specials_[i]);
-    }
-    out_.spans = std::move(sorted);
-    specials_ = std::move(specials);
-  }
-
-  void read_alloc_bits() {
-    uint64_t words = 0;
-    for (auto& s : out_.spans) {
-      s.bits_at = words;
-      words += (s.nelems + 63) / 64;
-    }
-    out_.alloc_words.assign(words, 0);
-    std::vector<ReadRequest> reqs(out_.spans.size());
-    for (size_t i = 0; i < out_.spans.size(); ++i) {
-      const HeapSpan& s = out_.spans[i];
-      reqs[i].addr = s.alloc_bits;
-      reqs[i].out = std::span<uint8_t>(reinterpret_cast<uint8_t*>(&out_.alloc_words[s.bits_at]),
-                                       (s.nelems + 7) / 8);
-    }
-    read_clustered(mem_, reqs);
-    size_t bad = 0, inconsistent = 0;
-    for (size_t i = 0; i < out_.spans.size(); ++i) {
-      HeapSpan& s = out_.spans[i];
-      uint64_t* w = &out_.alloc_words[s.bits_at];
-      size_t nw = (s.nelems + 63) / 64;
-      if (reqs[i].done < reqs[i].out.size()) {
-        // Unknown allocation state: count every slot as allocated (over-approximation).
-        ++bad;
-        for (size_t k = 0; k < nw; ++k) w[k] = ~uint64_t{0};
-      }
-      // Slots below freeindex were allocated since the last sweep.
-      for (uint32_t k = 0; k < s.freeindex / 64; ++k) w[k] = ~uint64_t{0};
-      if (s.freeindex % 64 != 0) w[s.freeindex / 64] |= (uint64_t{1} << (s.freeindex % 64)) - 1;
-      // Bits past nelems mean nothing.
-      if (s.nelems % 64 != 0) w[nw - 1] &= (uint64_t{1} << (s.nelems % 64)) - 1;
-      uint64_t c = 0;
-      for (size_t k = 0; k < nw; ++k) c += static_cast<uint64_t>(__builtin_popcountll(w[k]));
-      // allocCount is what the runtime counts allocated (sweep and each allocation keep it):
-      // bits or freeindex that disagree are corrupt, and then every slot counts as allocated.
-      // One off is a stop between an allocation's freeindex and allocCount updates.
-      if (s.alloc_count && (c > *s.alloc_count + 1 || *s.alloc_count > c + 1)) {
-        ++inconsistent;
-        for (size_t k = 0; k < nw; ++k) w[k] = ~uint64_t{0};
-        if (s.nelems % 64 != 0) w[nw - 1] &= (uint64_t{1} << (s.nelems % 64)) - 1;
-        c = s.nelems;
-      }
-      s.allocated = c;
-    }
-    if (bad > 0) {
-      problem(
-          fmt::format("{} spans' allocBits unreadable: all their slots counted as allocated", bad));
-    }
-    if (inconsistent > 0) {
-      problem(fmt::format(
-          "{} spans' allocBits and freeindex disagree with their allocCount: all their slots "
-          "counted as allocated",
-          inconsistent));
     }
   }
 
@@ -430,7 +171,7 @@ class Capturer {
     // come from fixalloc chunks, and a 1 GiB heap has thousands (allocation profile samples).
     std::vector<std::pair<size_t, uint64_t>> level, next;  // span index, record
     for (size_t i = 0; i < out_.spans.size(); ++i) {
-      if (specials_[i] != 0) level.emplace_back(i, specials_[i]);
+      if (!out_.spans[i].specials.is_null()) level.emplace_back(i, out_.spans[i].specials.value());
     }
     std::vector<RemoteRange> ranges;
     for (size_t depth = 0; !level.empty() && depth < kMaxSpecialsPerSpan; ++depth) {
@@ -597,15 +338,17 @@ class Capturer {
   const HeapOptions& opts_;
   HeapCapture& out_;
   Memory& mem_;
-  std::vector<uint64_t> specials_;  // mspan.specials of each span in out_.spans
+  SpanPreread* preread_ = nullptr;  // run(): the span metadata read before the stop
   uint64_t bitmap_size_ = 0;
 };
 
 }  // namespace
 
-uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts) {
+uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts, SpanPreread* keep) {
   HeapCapture scratch;
-  uint64_t bytes = Capturer(rt, opts, scratch).estimate();
+  if (keep != nullptr) *keep = SpanPreread{};
+  uint64_t bytes = Capturer(rt, opts, scratch).estimate(keep);
+  if (keep != nullptr) precopy_test_delay();
   // The heap grows between the estimate and the stop: some slack, within a sane bound (the
   // metadata was read racily).
   constexpr uint64_t kMaxReserve = uint64_t{8} << 30;
@@ -613,7 +356,7 @@ uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts) {
 }
 
 HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
-                         std::span<const Goroutine> goroutines) {
+                         std::span<const Goroutine> goroutines, SpanPreread* preread) {
   auto t0 = std::chrono::steady_clock::now();
   HeapCapture out;
   // Running goroutines: their stacks from the live sp (the thread's), as collect_roots scans.
@@ -626,7 +369,9 @@ HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
     }
   }
   rt.memory().capture(stacks);
-  Capturer(rt, opts, out).run();
+  Capturer c(rt, opts, out);
+  c.use_preread(preread);
+  c.run();
   out.capture_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;

@@ -79,6 +79,7 @@ struct HeapSpan {
   uint64_t allocated = 0;               // objects allocated in it (see HeapObject)
   std::optional<uint64_t> alloc_count;  // mspan.allocCount, when its layout is known
   uint64_t bits_at = 0;                 // internal: first word of its allocated bits in the capture
+  RemoteAddr specials;                  // internal: mspan.specials
 
   uint8_t sizeclass() const { return spanclass >> 1; }
   bool noscan() const { return (spanclass & 1) != 0; }
@@ -140,25 +141,53 @@ struct HeapCapture {
   // An in-use span was skipped whose range itself is unknown (npages corrupt, or spans that
   // overlap): any heap pointer may lead into it, so no proof can rely on what the heap lacks.
   bool skipped_unbounded = false;
-  uint64_t copied_bytes = 0;  // bytes captured for the heap (0 on a core)
-  double capture_ms = 0;      // time spent in capture_heap
-  double copy_ms = 0;         // of which the bulk copy of copied_bytes
+  uint64_t copied_bytes = 0;   // bytes captured for the heap (0 on a core)
+  double capture_ms = 0;       // time spent in capture_heap
+  double copy_ms = 0;          // of which the bulk copy of copied_bytes
+  uint64_t spans_reused = 0;   // with a SpanPreread: spans kept as decoded before the stop
+  uint64_t spans_decoded = 0;  // with a SpanPreread: spans decoded in the stop (changed or new)
   int go_minor = 0;
 };
+
+struct SpanPreread;
 
 // Stop phase: read the span metadata and copy what a mark phase needs (see the top comment).
 // `goroutines` (from read_goroutines, same stop) lets it also copy the stacks of running
 // goroutines from their thread's stack pointer: read_goroutines copies from the saved sp,
 // which is stale for a running goroutine, and collect_roots scans those stacks from the live
 // sp. Never throws for bad target memory: problems are listed in the capture.
+// `preread`, from estimate_heap_capture_bytes before this stop, is consumed.
 HeapCapture capture_heap(GoRuntime& rt, const HeapOptions& opts,
-                         std::span<const Goroutine> goroutines = {});
+                         std::span<const Goroutine> goroutines = {},
+                         SpanPreread* preread = nullptr);
+
+// The span metadata as read before the stop, kept for the stop: there the mspan structs are
+// copied again in bulk and only those whose bytes changed since are decoded and have their
+// allocation bits read again (a 1 GiB heap has ~140k spans: decoding them all costs ~100 ms of
+// pause). Sound because a decoded span is a function of its mspan bytes alone, allocBits change
+// only when a sweep installs new ones (which rewrites the mspan), allspans only grows, and the
+// stop re-reads and compares the allspans prefix too. Used only when the pre-read met no
+// problem; otherwise the stop reads everything as before.
+struct SpanPreread {
+  bool usable = false;
+  std::vector<uint64_t> ptrs;       // allspans entries
+  std::vector<uint8_t> structs;     // their mspan structs, struct_size bytes each
+  std::vector<uint8_t> read_whole;  // 1 when entry i's struct was read whole
+  uint64_t struct_size = 0;
+  std::vector<RemoteRange> clusters;    // merged ranges holding every struct read
+  std::vector<HeapSpan> spans;          // in-use spans decoded, sorted, allocation bits read
+  std::vector<uint32_t> entry_of_span;  // allspans index of each of spans
+  std::vector<uint64_t> alloc_words;
+  uint64_t bytes() const;  // what the stop copies again (for the pre-faulted buffer)
+};
 
 // What capture_heap(rt, opts) will copy, estimated on the running process before it is stopped
-// (racy reads of the span metadata, nothing kept; slack added for growth): the size of the
-// destination buffer to fault in before the stop (TargetOptions::snapshot_reserve). 0 when the
-// heap metadata cannot be read.
-uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts);
+// (racy reads of the span metadata; slack added for growth): the size of the destination
+// buffer to fault in before the stop (TargetOptions::snapshot_reserve). 0 when the heap
+// metadata cannot be read. With `keep`, the span metadata read is kept there for
+// capture_heap(..., keep).
+uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts,
+                                     SpanPreread* keep = nullptr);
 
 // Where one pointer word lives, for a pointer scan callback.
 using PointerFn = std::function<void(RemoteAddr slot, RemoteAddr value)>;

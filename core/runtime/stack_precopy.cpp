@@ -100,10 +100,14 @@ StackPrecopy StackPrecopy::copy(GoRuntime& running, const GoroutineLimits& limit
   out.entries_ = std::move(kept);
   out.arena_ = std::move(arena);
   out.stop_bytes_ = g_bytes + untrusted_stack_bytes;
+  precopy_test_delay();
+  return out;
+}
+
+void precopy_test_delay() {
   if (const char* delay = std::getenv("IFXRAY_TEST_PRECOPY_DELAY_MS")) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::strtol(delay, nullptr, 10)));
   }
-  return out;
 }
 
 const uint8_t* StackPrecopy::unchanged(const Goroutine& g, const RemoteRange& used) const {

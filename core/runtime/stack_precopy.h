@@ -59,9 +59,11 @@ class StackPrecopy {
 
 // For tests (IFXRAY_TEST_PRECOPY_CHECK=1 in the environment): the stop copies the stacks the
 // pre-copy vouched for once more and compares, in a line like "pre-copy check: 0 of 95340 kept
-// stacks differ from the stop's copy". IFXRAY_TEST_PRECOPY_DELAY_MS=N waits N ms between the
-// pre-copy and the stop, so that goroutines can change in between.
+// stacks differ from the stop's copy" (and the heap's span pre-read likewise, SpanPreread).
+// IFXRAY_TEST_PRECOPY_DELAY_MS=N waits N ms between the pre-copy (or pre-read) and the stop
+// (precopy_test_delay), so that goroutines and spans can change in between.
 bool precopy_check_requested();
+void precopy_test_delay();
 std::string check_precopy(Memory& stopped, std::span<const AdoptedRange> kept);
 
 }  // namespace ifx

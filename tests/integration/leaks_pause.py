@@ -11,7 +11,9 @@ And the pause's mechanics, from `--stats` (the bench, tests/bench/run_leaks_benc
     over the whole run than there are blocked goroutines (one read per sudog and per channel
     would be twice as many);
   - the heap copy went into the buffer faulted in before the stop (reserve_used), not into
-    memory mapped during the pause (unreserved_bytes), and it holds the heap (heap_copy_bytes).
+    memory mapped during the pause (unreserved_bytes), and it holds the heap (heap_copy_bytes);
+  - the span metadata read before the stop served it (spans_reused; leaks_preread checks it
+    against the stop's own read).
 """
 import json
 import os
@@ -61,6 +63,9 @@ def main():
             report.check(not missing, f"stats:{case}", f"  missing {missing} in:\n{err[-800:]}")
             if missing:
                 continue
+            # The stop decoded only the spans that changed since they were read before it.
+            report.check(st.get("spans_reused", 0) > 0, f"preread:{case}",
+                         f"  spans_reused={st.get('spans_reused')}")
             report.check(st["reads"] < MANY, f"batched:{case}",
                          f"  {st['reads']:.0f} system calls for {MANY} blocked goroutines")
             report.check(st["heap_copy_bytes"] >= HEAP_MB << 20, f"heap-copied:{case}",
