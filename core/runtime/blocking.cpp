@@ -75,9 +75,11 @@ class SudogReader {
   bool ok() const { return ok_; }
   uint64_t size() const { return size_; }
 
+  // Reads into *raw_out when given (callers reuse one buffer: 100k sudogs, no allocations).
   std::optional<Sudog> read(RemoteAddr at, Raw* raw_out = nullptr) {
-    auto raw = read_struct(rt_.memory(), at, size_);
-    if (!raw) return std::nullopt;
+    Raw* raw = raw_out != nullptr ? raw_out : &scratch_;
+    raw->bytes.resize(size_);
+    if (at.is_null() || !rt_.memory().read_exact(at, raw->bytes)) return std::nullopt;
     Sudog s;
     s.addr = at;
     s.g = RemoteAddr(raw->word(l_.field(Fld::kSudogG)));
@@ -88,7 +90,6 @@ class SudogReader {
     uint64_t c = raw->word(l_.field(Fld::kSudogCVu));
     s.c = RemoteAddr(c != 0 ? c : raw->word(l_.field(Fld::kSudogC)));
     s.is_select = raw->get(l_.field(Fld::kSudogIsSelect)) != 0;
-    if (raw_out != nullptr) *raw_out = std::move(*raw);
     return s;
   }
   RemoteAddr link(const Raw& raw, Fld f) const { return RemoteAddr(raw.word(l_.field(f))); }
@@ -98,6 +99,7 @@ class SudogReader {
   const Layout& l_;
   uint64_t size_ = 0;
   bool ok_ = false;
+  Raw scratch_;
 };
 
 // Copies the channel wait queues, lists of sudogs that start at `heads` (next pointer at `link`),
@@ -129,12 +131,12 @@ std::vector<RemoteAddr> read_queue(SudogReader& sr, RemoteAddr first, size_t max
                                    std::string& error) {
   std::vector<RemoteAddr> out;
   std::unordered_set<uint64_t> seen;
+  Raw raw;
   for (RemoteAddr at = first; !at.is_null();) {
     if (out.size() >= max || !seen.insert(at.value()).second) {
       error = "wait queue too long or cyclic; truncated";
       break;
     }
-    Raw raw;
     auto s = sr.read(at, &raw);
     if (!s) {
       error = fmt::format("wait queue sudog {} unreadable", at);
@@ -201,6 +203,7 @@ std::vector<WaitingList> read_waiting(GoRuntime& rt, SudogReader& sr,
     }
   }
   std::vector<RemoteRange> batch;
+  Raw raw;
   for (size_t depth = 0; !level.empty(); ++depth) {
     // A short level is left to single reads: long lists must not become thousands of batches.
     if (rt.memory().captures() && (depth == 0 || level.size() >= kMinPrefetch)) {
@@ -217,7 +220,6 @@ std::vector<WaitingList> read_waiting(GoRuntime& rt, SudogReader& sr,
         w.problem = fmt::format("goroutine {}: g.waiting list too long", goroutines[i].goid);
         continue;
       }
-      Raw raw;
       auto s = sr.read(at, &raw);
       if (!s) {
         w.problem = fmt::format("goroutine {}: sudog {} unreadable", goroutines[i].goid, at);
@@ -235,7 +237,8 @@ std::vector<WaitingList> read_waiting(GoRuntime& rt, SudogReader& sr,
 }
 
 // Copies the channels in few system calls (a no-op once the target was released).
-void capture_hchans(GoRuntime& rt, const std::set<RemoteAddr>& chans) {
+template <typename Addrs>
+void capture_hchans(GoRuntime& rt, const Addrs& chans) {
   auto hchan = rt.layout().size(Typ::kHchan);
   if (!hchan || *hchan > 4096 || !rt.memory().captures()) return;
   std::vector<RemoteRange> ranges;
@@ -340,12 +343,14 @@ void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutin
                               const BlockingLimits& limits) {
   SudogReader sr(rt);
   if (!sr.ok() || !rt.memory().captures()) return;
-  std::set<RemoteAddr> chans;
+  std::vector<RemoteAddr> chans;
   for (const WaitingList& w : read_waiting(rt, sr, goroutines, limits.max_sudogs_per_g)) {
     for (const Sudog& s : w.sudogs) {
-      if (!s.c.is_null()) chans.insert(s.c);
+      if (!s.c.is_null()) chans.push_back(s.c);
     }
   }
+  std::sort(chans.begin(), chans.end());
+  chans.erase(std::unique(chans.begin(), chans.end()), chans.end());
   capture_hchans(rt, chans);
 }
 
