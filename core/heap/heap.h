@@ -261,6 +261,8 @@ class HeapIndex {
   void tile(const TypeMask& t, RemoteAddr from, uint64_t len, const uint8_t* bytes,
             const PointerFn& fn) const;
   std::optional<uint64_t> read_static(RemoteAddr addr, uint64_t size) const;
+  // addr lies in a PT_LOAD segment of the executable (its code and static data).
+  bool in_executable(uint64_t addr) const;
   std::optional<uint64_t> read_static_pointer(RemoteAddr addr) const;
 
   GoRuntime& rt_;

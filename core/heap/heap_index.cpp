@@ -1,6 +1,8 @@
 // Object lookup and pointer scanning over a captured heap, with the pointer metadata of each Go
 // version: 1.19's 2-bit arena bitmap, 1.20-1.21's 1-bit arena bitmap, and from 1.22 the span-end
 // heap bits (objects <= 512 B), allocation headers (larger small objects) and mspan.largeType.
+#include <elf.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -121,6 +123,13 @@ std::optional<uint64_t> HeapIndex::read_static_pointer(RemoteAddr addr) const {
   return read_uint(rt_.memory(), addr, 8);
 }
 
+bool HeapIndex::in_executable(uint64_t addr) const {
+  for (const ElfSegment& seg : rt_.binary().elf().segments()) {
+    if (seg.type == PT_LOAD && addr - (seg.vaddr + rt_.bias()) < seg.memsz) return true;
+  }
+  return false;
+}
+
 const HeapIndex::TypeMask* HeapIndex::type_mask(RemoteAddr type) const {
   auto it = types_.find(type.value());
   if (it != types_.end()) return it->second ? &*it->second : nullptr;
@@ -141,9 +150,11 @@ const HeapIndex::TypeMask* HeapIndex::type_mask(RemoteAddr type) const {
     uint64_t mask_at = *gcdata;
     bool ok = true;
     if (cap_.go_minor >= 24 && (*tflag & kTFlagGCMaskOnDemand) != 0) {
-      // GCData points at a word that holds the mask once the runtime built it.
+      // GCData points at a word that holds the mask once the runtime built it. While it builds
+      // it, the word holds &runtime.inProgress, a byte of the executable's own data; a built
+      // mask comes from persistentalloc, outside the executable. Not built: unknown.
       auto p = read_static(RemoteAddr(*gcdata), 8);
-      ok = p && *p != 0;
+      ok = p && *p != 0 && !in_executable(*p);
       mask_at = p.value_or(0);
     }
     if (ok) {

@@ -5,8 +5,10 @@ The heap fixture is copied into a core with `ifxray gcore`; then the runtime's h
 that core is overwritten (addresses from `ifxray info --layout` and from `info --heap` on the
 intact core, which names each object's mspan; file offsets from the core's program headers):
 mheap_.allspans claiming 2^40 spans, one span's npages absurd, its allocBits pointing
-at nothing, the allocation header of the >512-byte object pointing at garbage, and one span's
-start moved onto another span. Required for each case: exit 0 within the timeout and a 1 GiB
+at nothing, the allocation header of the >512-byte object pointing at garbage, one span's
+start moved onto another span, and (Go 1.24+) a GC mask built on first use caught while the
+runtime builds it (the word holds &runtime.inProgress: the object must be scanned
+conservatively, not with the bytes there read as its mask). Required for each case: exit 0 within the timeout and a 1 GiB
 address-space limit, the damage named in the heap problems, and the objects in untouched spans
 still found with exactly the pointer words of the intact core.
 """
@@ -28,6 +30,23 @@ def poke(core, addr, data):
     with open(core, "r+b") as f:
         f.seek(at)
         f.write(data)
+
+
+def peek_u64(elf, addr):
+    """The word at addr of a core's memory, or of an executable's file-backed segments."""
+    at = file_offset(load_segments(elf), addr, 8)
+    with open(elf, "rb") as f:
+        f.seek(at)
+        return struct.unpack("<Q", f.read(8))[0]
+
+
+def symbol(exe, name):
+    out = subprocess.run(["nm", exe], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return int(parts[0], 16)
+    raise fixtures.FixtureError(f"{name} not in the symbols of {exe}")
 
 
 def heap_model(core, exe, addrs, limit=False):
@@ -93,6 +112,16 @@ def main():
                 if tcname != "go1.19":
                     hdr = fixtures.hexint(big_q["base"])
                     damages.append(("alloc-header", "", [(hdr, struct.pack("<Q", 0xdead0000))]))
+                if tcname != "go1.19" and variant == "plain":
+                    # Giant's GC mask is built on first use; while the runtime builds it, the
+                    # word its type's GCData points at holds &runtime.inProgress. Caught there,
+                    # the mask is unknown (the object is scanned conservatively), never the
+                    # bytes around runtime.inProgress read as a mask.
+                    giant_span = fixtures.hexint(q[objs["Giant"]["addr"]]["mspan"])
+                    typ = peek_u64(intact, giant_span + field("runtime.mspan.largeType"))
+                    slot = peek_u64(exe, typ + field("internal/abi.Type.GCData"))  # .rodata
+                    damages.append(("mask-in-progress", "",
+                                    [(slot, struct.pack("<Q", symbol(exe, "runtime.inProgress")))]))
                 for name, want, pokes in damages:
                     core = os.path.join(tmp, name)
                     shutil.copy(intact, core)
@@ -123,6 +152,13 @@ def main():
                         report.check(got["conservative_objects"] >= 1 and big["found"],
                                      f"conservative:{case}:{name}",
                                      f"  {got['conservative_objects']} conservative objects")
+                    if name == "mask-in-progress":
+                        a = objs["Giant"]["addr"]
+                        report.check(got["conservative_objects"] > base["conservative_objects"]
+                                     and gq[a] == q[a], f"conservative:{case}:{name}",
+                                     f"  {got['conservative_objects']} conservative objects "
+                                     f"(intact {base['conservative_objects']})\n"
+                                     f"  intact {q[a]}\n  damaged {gq[a]}")
         except (fixtures.FixtureError, ValueError, OSError, KeyError) as e:
             report.error(f"run:{case}", e)
     report.finish()
