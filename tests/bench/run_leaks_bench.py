@@ -83,6 +83,11 @@ def main():
           f"ifxray's CPU in it {med('pause_cpu_ms'):.1f} ms)")
     print(f"  ifxray heap capture  {med('heap_capture_ms'):9.1f} ms  (in the pause; of which the "
           f"copy {med('heap_copy_ms'):.1f} ms for {med('heap_copy_bytes') / mib:.1f} MiB)")
+    phases = [k for k in runs[-1][1] if k.startswith("stop_") and k.endswith("_ms")]
+    print("  the pause by phase   " + ", ".join(f"{k[5:-3]} {med(k):.1f}" for k in phases) +
+          " ms")
+    print(f"  span metadata        {med('spans_reused'):9.0f} spans kept from before the stop, "
+          f"{med('spans_decoded'):.0f} decoded in it")
     print(f"  ifxray proof         {med('proof_ms'):9.1f} ms  (after the pause)")
     print(f"  pre-faulted buffer   {med('reserve_bytes') / mib:9.1f} MiB (used "
           f"{med('reserve_used') / mib:.1f} MiB; {med('unreserved_bytes') / mib:.1f} MiB copied "
