@@ -164,12 +164,7 @@ ExitCode run_frames(const FramesCmdOptions& o) {
   for (const auto& w : report.warnings) fmt::print(stderr, "ifxray: warning: {}\n", w);
   if (o.stats) {
     print_stats(s);
-    if (precopy) {
-      fmt::print(stderr,
-                 "ifxray: stats precopy_ms={:.3f} precopy_stacks={} precopy_bytes={} "
-                 "precopy_kept={}\n",
-                 precopy_ms, precopy->stacks(), precopy->stack_bytes(), precopy->kept());
-    }
+    if (precopy) print_precopy_stats(*precopy, precopy_ms);
   }
   // The target is released already. Freeing a snapshot of 100k stacks and 100k reports piece by
   // piece costs more than everything else the exit does, so the process exit frees them.

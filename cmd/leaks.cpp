@@ -8,6 +8,7 @@
 #include "cmd/commands.h"
 #include "cmd/session.h"
 #include "core/analysis/leaks.h"
+#include "core/runtime/stack_precopy.h"
 #include "formats/format.h"
 #include "formats/leaks.h"
 
@@ -22,6 +23,7 @@ struct LeaksCmdOptions {
   size_t samples = 3;
   bool stats = false;
   bool no_preread = false;
+  bool no_precopy = false;
   LeaksOptions leaks;
   TargetOptions target_opts;
 };
@@ -46,14 +48,25 @@ double parse_interval(const std::string& s) {
 // `at`, when given, receives when the goroutines were read (the target is stopped then).
 report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
                       std::chrono::steady_clock::time_point* at = nullptr) {
-  // The stacks and the heap are copied in the stop into a buffer faulted in before it; the
-  // heap's span metadata read for that estimate serves the stop too (SpanPreread).
+  // The stacks and the heap are copied in the stop into a buffer faulted in before it; parked
+  // goroutines' stacks are copied before it (StackPrecopy), and the heap's span metadata read
+  // for the estimate serves the stop too (SpanPreread).
   std::shared_ptr<SpanPreread> spans;
+  std::optional<StackPrecopy> precopy;
+  double precopy_ms = 0;
   Session s = open_session(o.target, kind, o.target_opts, [&](GoRuntime& rt) {
-    return estimate_leaks_snapshot_bytes(rt, o.leaks, o.no_preread ? nullptr : &spans);
+    if (!o.no_precopy) {
+      auto t0 = std::chrono::steady_clock::now();
+      precopy = StackPrecopy::copy(rt, o.leaks.frames.limits);
+      precopy_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return estimate_leaks_snapshot_bytes(rt, o.leaks, o.no_preread ? nullptr : &spans,
+                                         precopy ? &*precopy : nullptr);
   });
   if (at != nullptr) *at = std::chrono::steady_clock::now();
-  LeaksSnapshot snap = snapshot_leaks(*s.runtime, o.leaks, spans.get());
+  LeaksSnapshot snap =
+      snapshot_leaks(*s.runtime, o.leaks, spans.get(), precopy ? &*precopy : nullptr);
   s.target->release();
   finish_leaks_snapshot(*s.runtime, snap, o.leaks);
   s.target->allow_late_reads();  // type descriptors and GC masks, immutable once written
@@ -62,6 +75,7 @@ report::Leaks one_run(const LeaksCmdOptions& o, TargetKind kind, bool stats,
   for (const auto& p : s.runtime->problems()) report.warnings.push_back(p);
   if (stats) {
     print_stats(s);
+    if (precopy) print_precopy_stats(*precopy, precopy_ms);
     fmt::print(stderr,
                "ifxray: stats heap_capture_ms={:.3f} heap_copy_ms={:.3f} heap_copy_bytes={} "
                "proof_ms={:.3f} spans_reused={} spans_decoded={}\n",
@@ -150,6 +164,8 @@ void register_leaks(CLI::App& app, Action& action) {
   sub->add_flag(
       "--no-proof", [o](int64_t) { o->leaks.prove = false; },
       "Do not copy the heap: only nil channels and select {} are proven");
+  sub->add_flag("--no-precopy", o->no_precopy,
+                "Copy every stack while the process is stopped, none before (a longer pause)");
   sub->add_flag("--no-preread", o->no_preread,
                 "Read the heap's span metadata in the stop only, not also before it (a longer "
                 "pause)");

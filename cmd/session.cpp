@@ -65,6 +65,13 @@ void print_stats(const Session& s) {
   }
 }
 
+void print_precopy_stats(const StackPrecopy& precopy, double ms) {
+  fmt::print(stderr,
+             "ifxray: stats precopy_ms={:.3f} precopy_stacks={} precopy_bytes={} "
+             "precopy_kept={}\n",
+             ms, precopy.stacks(), precopy.stack_bytes(), precopy.kept());
+}
+
 void add_target_options(CLI::App& sub, TargetOptions& opts) {
   sub.add_option("--exe", opts.exe, "The executable of a core, when not where the core says");
   sub.add_flag("--force", opts.force, "Read a core even if its executable's build id differs");

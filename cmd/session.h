@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/runtime/go_runtime.h"
+#include "core/runtime/stack_precopy.h"
 #include "core/target/open_target.h"
 
 namespace CLI {
@@ -33,6 +34,8 @@ Session open_session(const std::string& spec, TargetKind kind, const TargetOptio
                      const ReserveEstimate& estimate = {});
 // The --stats line on stderr.
 void print_stats(const Session& s);
+// The --stats line of a stack pre-copy (StackPrecopy) that took `ms` before the stop.
+void print_precopy_stats(const StackPrecopy& precopy, double ms);
 // --exe, --force, --no-stop on a subcommand.
 void add_target_options(CLI::App& sub, TargetOptions& opts);
 

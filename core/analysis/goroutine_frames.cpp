@@ -202,9 +202,10 @@ uint64_t estimate_snapshot_bytes(const StackPrecopy& precopy) {
 }
 
 GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts,
-                                      const StackPrecopy* precopy) {
+                                      const StackPrecopy* precopy,
+                                      std::vector<DeferredStack>* deferred) {
   GoroutineSnapshot snap;
-  snap.goroutines = read_goroutines(rt, opts.limits, snap.problems, precopy);
+  snap.goroutines = read_goroutines(rt, opts.limits, snap.problems, precopy, deferred);
   // Labels are shared by the goroutines a labelled one starts: read each set once, while the
   // process is stopped (they live in the heap, not in what read_goroutines copied).
   for (const Goroutine& g : snap.goroutines) {

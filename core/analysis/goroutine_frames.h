@@ -38,8 +38,10 @@ uint64_t estimate_snapshot_bytes(GoRuntime& rt, const FramesOptions& opts);
 // The same, when the stacks were pre-copied: only what the stop will still copy.
 uint64_t estimate_snapshot_bytes(const StackPrecopy& precopy);
 // In the stop; `precopy` (taken before it, see StackPrecopy) spares copying unchanged stacks.
+// `deferred`: see read_goroutines (for callers that read values from stacks).
 GoroutineSnapshot snapshot_goroutines(GoRuntime& rt, const FramesOptions& opts,
-                                      const StackPrecopy* precopy = nullptr);
+                                      const StackPrecopy* precopy = nullptr,
+                                      std::vector<DeferredStack>* deferred = nullptr);
 report::Goroutines build_goroutines(GoRuntime& rt, const GoroutineSnapshot& snap,
                                     const FramesOptions& opts);
 

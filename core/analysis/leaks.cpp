@@ -210,16 +210,20 @@ std::string group_key(const report::LeakGroup& g) {
 }
 
 uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts,
-                                       std::shared_ptr<SpanPreread>* keep) {
-  return estimate_snapshot_bytes(rt, opts.frames) +
+                                       std::shared_ptr<SpanPreread>* keep,
+                                       const StackPrecopy* precopy) {
+  return (precopy != nullptr ? estimate_snapshot_bytes(*precopy)
+                             : estimate_snapshot_bytes(rt, opts.frames)) +
          (opts.prove ? estimate_proof_capture_bytes(rt, keep) : 0);
 }
 
-LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts, SpanPreread* preread) {
+LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts, SpanPreread* preread,
+                             const StackPrecopy* precopy) {
   LeaksSnapshot snap;
+  std::vector<DeferredStack> deferred;  // pre-copied stacks of goroutines parked on channels
   {
     PhaseTimer t("stop_goroutines");
-    snap.goroutines = snapshot_goroutines(rt, opts.frames);
+    snap.goroutines = snapshot_goroutines(rt, opts.frames, precopy, &deferred);
   }
   if (opts.prove) {
     snap.heap = capture_heap_for_proof(rt, snap.goroutines.goroutines, snap.no_heap,
@@ -229,12 +233,20 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts, SpanPrerea
   }
   // After the heap copy: sudogs live in the heap, so the walk over them needs the target only
   // for the channels the heap copy lacks; the walk itself runs after the release.
-  PhaseTimer t("stop_blocking");
-  if (snap.heap) {
-    capture_blocking_objects(rt, snap.goroutines.goroutines, opts.blocking);
-    snap.blocking_pending = true;
-  } else {
-    snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
+  {
+    PhaseTimer t("stop_blocking");
+    if (snap.heap) {
+      capture_blocking_objects(rt, snap.goroutines.goroutines, opts.blocking);
+      snap.blocking_pending = true;
+    } else {
+      snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
+    }
+  }
+  if (!deferred.empty()) {
+    // The sudogs and channels are in the snapshot now.
+    PhaseTimer t("stop_deferred_stacks");
+    settle_deferred_stacks(rt, snap.goroutines.goroutines, deferred, *precopy,
+                           queued_undisturbed(rt), snap.goroutines.problems);
   }
   return snap;
 }

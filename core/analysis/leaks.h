@@ -36,12 +36,17 @@ struct LeaksSnapshot {
 // Before the stop, on the running process: what snapshot_leaks will copy (goroutine stacks and,
 // with the proof, the heap), for TargetOptions::snapshot_reserve; 0 when unknown.
 // With `keep`, what it read of the heap's span metadata is kept for snapshot_leaks (SpanPreread).
+// With `precopy` (StackPrecopy, taken just before), the goroutines' part is what the stop will
+// still copy of them.
 uint64_t estimate_leaks_snapshot_bytes(GoRuntime& rt, const LeaksOptions& opts,
-                                       std::shared_ptr<SpanPreread>* keep = nullptr);
+                                       std::shared_ptr<SpanPreread>* keep = nullptr,
+                                       const StackPrecopy* precopy = nullptr);
 // While a live target is stopped: goroutines, what they block on, and the heap for the proof.
-// `preread`: from estimate_leaks_snapshot_bytes before this stop.
+// `preread`: from estimate_leaks_snapshot_bytes before this stop. `precopy`: stacks copied
+// before the stop; a goroutine parked on a channel keeps its pre-copied stack only when no
+// sender or closer can have written into it (queued_undisturbed), since the proof reads values.
 LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts,
-                             SpanPreread* preread = nullptr);
+                             SpanPreread* preread = nullptr, const StackPrecopy* precopy = nullptr);
 // After Target::release() and before Target::allow_late_reads(): what snapshot_leaks left to
 // read from the snapshot alone (the blocking objects, when the heap was copied).
 void finish_leaks_snapshot(GoRuntime& rt, LeaksSnapshot& snap, const LeaksOptions& opts);

@@ -354,6 +354,32 @@ void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutin
   capture_hchans(rt, chans);
 }
 
+std::function<bool(const Goroutine&)> queued_undisturbed(GoRuntime& rt) {
+  const Layout& l = rt.layout();
+  auto recvq = l.field(Fld::kHchanRecvqFirst), sendq = l.field(Fld::kHchanSendqFirst);
+  auto sr = std::make_shared<SudogReader>(rt);
+  if (!sr->ok() || !recvq || !sendq || !l.field(Fld::kSudogPrev)) {
+    return [](const Goroutine&) { return false; };
+  }
+  return [&rt, sr, recvq = recvq->offset, sendq = sendq->offset,
+          raw = std::make_shared<Raw>()](const Goroutine& g) {
+    size_t n = 0;
+    for (RemoteAddr at(g.waiting); !at.is_null(); at = sr->link(*raw, Fld::kSudogWaitlink)) {
+      auto s = sr->read(at, raw.get());
+      if (!s || s->g != g.g || ++n > 4096) return false;
+      if (s->c.is_null()) return true;  // a semaphore's: its waitlink goes on to other goroutines
+      auto first_recv = rt.memory().read_u64(s->c + recvq);
+      auto first_send = rt.memory().read_u64(s->c + sendq);
+      if (!first_recv || !first_send) return false;
+      if (sr->link(*raw, Fld::kSudogPrev).is_null() && *first_recv != at.value() &&
+          *first_send != at.value()) {
+        return false;  // dequeued: a sender or closer has it
+      }
+    }
+    return true;
+  };
+}
+
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                const BlockingLimits& limits) {
   BlockingSnapshot snap;

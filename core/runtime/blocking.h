@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -100,6 +101,15 @@ struct BlockingLimits {
 // reads, so that what the stop did not copy is an error, never a racy read).
 void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutines,
                               const BlockingLimits& limits);
+
+// For a goroutine parked with sudogs on g.waiting: true when each of its channel sudogs is still
+// queued on its channel (at the head of a wait queue, or with a prev). A sender or closer
+// dequeues a sudog before it writes into the parked goroutine's stack (chan.go send, closechan),
+// and only that goroutine, after it ran again, queues one again: so no other goroutine has
+// written into its stack since it parked. False when anything needed is unreadable. Reads the
+// sudogs and channels: call it once they are in the snapshot (capture_blocking_objects).
+// Returns the check, set up once for many goroutines.
+std::function<bool(const Goroutine&)> queued_undisturbed(GoRuntime& rt);
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                const BlockingLimits& limits);
 

@@ -55,6 +55,24 @@ std::vector<RemoteRange> merged_g_ranges(const std::vector<Goroutine>& gs, uint6
   return merge_nearby(std::move(ranges));
 }
 
+namespace {
+
+// Stacks copied before the stop that provably did not change are kept without a second copy
+// (tests copy them again and compare: check_precopy); `stacks` are copied now.
+void adopt_or_copy(GoRuntime& rt, std::span<const AdoptedRange> unchanged,
+                   const StackPrecopy* precopy, std::vector<RemoteRange>& stacks,
+                   std::vector<std::string>& problems) {
+  if (!unchanged.empty() && precopy_check_requested()) {
+    problems.push_back(check_precopy(rt.memory(), unchanged));
+  } else if (!unchanged.empty() && !rt.memory().adopt(unchanged, precopy->arena())) {
+    for (const auto& a : unchanged) stacks.push_back(RemoteRange{a.start, a.size});
+  }
+  PhaseTimer t("stop_stack_copy");
+  rt.memory().capture(stacks);  // the unwinder reads them back from the snapshot
+}
+
+}  // namespace
+
 // The part of g's stack the unwinder reads: from its saved sp up to stack.hi.
 std::optional<RemoteRange> used_stack(const Goroutine& g, const GoroutineLimits& limits) {
   if (g.status == kGdead) return std::nullopt;
@@ -141,7 +159,8 @@ const char* status_string(uint32_t s) {
 
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
                                        std::vector<std::string>& problems,
-                                       const StackPrecopy* precopy) {
+                                       const StackPrecopy* precopy,
+                                       std::vector<DeferredStack>* deferred) {
   std::vector<Goroutine> out;
   auto g_size = rt.layout().size(Typ::kG);
   auto allgs = rt.global(Glob::kAllgs);
@@ -196,7 +215,8 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
   std::vector<RemoteRange> stacks;
   stacks.reserve(out.size());
   std::vector<AdoptedRange> unchanged;
-  for (Goroutine& g : out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    Goroutine& g = out[i];
     if (g.g.is_null() || rt.memory().read(g.g, raw) != raw.size()) {
       g.unreadable = g.g.is_null() ? "nil entry in allgs"
                                    : fmt::format("g at {} is unreadable: {}", g.g,
@@ -207,21 +227,34 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
     auto r = used_stack(g, limits);
     if (!r) continue;
     if (const uint8_t* bytes = precopy != nullptr ? precopy->unchanged(g, *r) : nullptr) {
-      unchanged.push_back(AdoptedRange{r->start, r->size, bytes});
+      if (deferred != nullptr && g.waiting != 0) {
+        deferred->push_back(DeferredStack{i, AdoptedRange{r->start, r->size, bytes}});
+      } else {
+        unchanged.push_back(AdoptedRange{r->start, r->size, bytes});
+      }
     } else {
       stacks.push_back(*r);
     }
   }
-  // Stacks copied before the stop that provably did not change are kept without a second copy
-  // (tests copy them again and compare: check_precopy).
-  if (!unchanged.empty() && precopy_check_requested()) {
-    problems.push_back(check_precopy(rt.memory(), unchanged));
-  } else if (!unchanged.empty() && !rt.memory().adopt(unchanged, precopy->arena())) {
-    for (const auto& a : unchanged) stacks.push_back(RemoteRange{a.start, a.size});
-  }
-  PhaseTimer t("stop_stack_copy");
-  rt.memory().capture(stacks);  // the unwinder reads them back from the snapshot
+  adopt_or_copy(rt, unchanged, precopy, stacks, problems);
   return out;
+}
+
+void settle_deferred_stacks(GoRuntime& rt, std::span<const Goroutine> goroutines,
+                            std::span<const DeferredStack> deferred, const StackPrecopy& precopy,
+                            const std::function<bool(const Goroutine&)>& undisturbed,
+                            std::vector<std::string>& problems) {
+  std::vector<AdoptedRange> unchanged;
+  std::vector<RemoteRange> stacks;
+  for (const DeferredStack& d : deferred) {
+    if (undisturbed(goroutines[d.goroutine])) {
+      unchanged.push_back(d.stack);
+    } else {
+      stacks.push_back(RemoteRange{d.stack.start, d.stack.size});
+    }
+  }
+  precopy.not_kept(stacks.size());
+  adopt_or_copy(rt, unchanged, &precopy, stacks, problems);
 }
 
 std::vector<std::string> read_wait_reasons(GoRuntime& rt) {

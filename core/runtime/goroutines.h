@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,9 +61,25 @@ struct GoroutineLimits {
 // Reads every goroutine in allgs (dead ones included) and prefetches their used stacks, in a few
 // batched reads. Problems that affect all goroutines are appended to `problems`. A stack that
 // `precopy` proves unchanged is kept from it rather than copied again.
+// `deferred`, when given: a goroutine parked with sudogs on g.waiting may have had a value
+// written into its stack by a sender or closer of the channel before the stop, without having
+// run (StackPrecopy's proof does not cover that). Such goroutines' pre-copied stacks are
+// neither kept nor copied here; they go to `deferred` for settle_deferred_stacks, once the
+// sudogs and channels can be read.
+struct DeferredStack {
+  size_t goroutine = 0;  // index into read_goroutines' result
+  AdoptedRange stack;    // the pre-copied used stack
+};
 std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& limits,
                                        std::vector<std::string>& problems,
-                                       const StackPrecopy* precopy = nullptr);
+                                       const StackPrecopy* precopy = nullptr,
+                                       std::vector<DeferredStack>* deferred = nullptr);
+// Still in the stop: keeps the pre-copied stack of each deferred goroutine that `undisturbed`
+// vouches for (see blocking.h queued_undisturbed), copies the others' now.
+void settle_deferred_stacks(GoRuntime& rt, std::span<const Goroutine> goroutines,
+                            std::span<const DeferredStack> deferred, const StackPrecopy& precopy,
+                            const std::function<bool(const Goroutine&)>& undisturbed,
+                            std::vector<std::string>& problems);
 
 // An estimate of the bytes read_goroutines will copy (g structs and used stacks), read without
 // stopping the process (racy: good enough to size a buffer faulted in before the stop).

@@ -14,6 +14,7 @@
 // a value, never a frame or a return address: the pre-copy serves unwinding only, not values.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -37,8 +38,9 @@ class StackPrecopy {
   std::shared_ptr<const void> arena() const { return arena_; }
 
   size_t stacks() const { return entries_.size(); }
-  // How many stacks unchanged() vouched for.
+  // How many stacks unchanged() vouched for (less those a caller then refused: not_kept).
   size_t kept() const { return kept_; }
+  void not_kept(size_t n) const { kept_ -= std::min(n, kept_); }
   uint64_t stack_bytes() const { return stack_bytes_; }
   // What the stop will still copy, from the same reads: g structs and the stacks not copied
   // here. It sizes the buffer faulted in before the stop.

@@ -74,9 +74,12 @@ const uint8_t* SnapshotMemory::view(RemoteAddr addr, uint64_t size) {
 }
 
 bool SnapshotMemory::find(uint64_t a, Span& out) const {
-  if (hint_valid_ && a >= hint_.start && a - hint_.start < hint_.size) {
-    out = hint_;
-    return true;
+  for (size_t i = 0; i < hints_; ++i) {
+    const Span& h = hint_[i];
+    if (a >= h.start && a - h.start < h.size) {
+      out = h;
+      return true;
+    }
   }
   bool found = false;
   auto consider = [&](const Span& c) {
@@ -97,8 +100,9 @@ bool SnapshotMemory::find(uint64_t a, Span& out) const {
     if (next != batch.begin()) consider(*std::prev(next));
   }
   if (found) {
-    hint_ = out;
-    hint_valid_ = true;
+    hint_[hint_next_] = out;
+    hint_next_ = (hint_next_ + 1) % hint_.size();
+    hints_ = std::min(hints_ + 1, hint_.size());
   }
   return found;
 }
@@ -139,7 +143,7 @@ SnapshotMemory::overlapping(uint64_t s, uint64_t e) {
 }
 
 void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
-  hint_valid_ = false;  // ranges_ may grow or move below
+  clear_hints();  // ranges_ may grow or move below
   uint64_t s = addr.value();
   uint64_t n = std::min<uint64_t>(bytes.size(), UINT64_MAX - s);  // never wrap the space
   if (n == 0) return;
@@ -158,7 +162,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
         return;
       }
     }
-    hint_valid_ = false;
+    clear_hints();
     ranges_.emplace(s, KeptBytes(SnapshotBytes(bytes.begin(), bytes.begin() + n)));
     kept_bytes_ += n;
     return;
@@ -190,7 +194,7 @@ void SnapshotMemory::keep(RemoteAddr addr, std::span<const uint8_t> bytes) {
   }
   std::memcpy(merged.data() + (s - new_start), bytes.data(), n);
   kept_bytes_ += merged.size();
-  hint_valid_ = false;
+  clear_hints();
   ranges_.erase(first, last);
   ranges_.emplace(new_start, KeptBytes(std::move(merged)));
 }
@@ -256,7 +260,7 @@ void SnapshotMemory::capture(std::span<const RemoteRange> ranges) {
     kept_bytes_ += n;
   }
   if (!batch.empty()) batches_.push_back(std::move(batch));
-  hint_valid_ = false;
+  clear_hints();
 }
 
 bool SnapshotMemory::adopt(std::span<const AdoptedRange> ranges,
@@ -276,7 +280,7 @@ bool SnapshotMemory::adopt(std::span<const AdoptedRange> ranges,
   for (const auto& b : batch) kept_bytes_ += b.size;
   if (!batch.empty()) batches_.push_back(std::move(batch));
   owners_.push_back(std::move(owner));
-  hint_valid_ = false;
+  clear_hints();
   return true;
 }
 

@@ -5,6 +5,7 @@
 // Not thread-safe: reads update the cache.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -167,10 +168,16 @@ class SnapshotMemory : public Memory {
   // They may overlap ranges_ or other batches; the process was stopped, so overlapping bytes
   // are equal and a read may take them from either.
   std::vector<std::vector<Span>> batches_;
-  // The range the last read was served from: an unwinder reads one stack many times in a row.
-  // Reads update it (the class is not thread-safe); any change to ranges_ clears it.
-  mutable Span hint_;
-  mutable bool hint_valid_ = false;
+  // The ranges the last reads were served from: an unwinder reads one stack many times in a
+  // row, a walk over sudogs alternates between the heap's copy and the channels'. Reads update
+  // them (the class is not thread-safe); any change to ranges_ clears them.
+  mutable std::array<Span, 4> hint_{};
+  mutable size_t hints_ = 0;      // valid entries of hint_
+  mutable size_t hint_next_ = 0;  // the one the next miss replaces
+  void clear_hints() const {
+    hints_ = 0;
+    hint_next_ = 0;
+  }
   // The batch range the last view() came from (batches never change once made).
   Span batch_hint_;
   bool batch_hint_valid_ = false;

@@ -13,7 +13,8 @@ And the pause's mechanics, from `--stats` (the bench, tests/bench/run_leaks_benc
   - the heap copy went into the buffer faulted in before the stop (reserve_used), not into
     memory mapped during the pause (unreserved_bytes), and it holds the heap (heap_copy_bytes);
   - the span metadata read before the stop served it (spans_reused; leaks_preread checks it
-    against the stop's own read).
+    against the stop's own read), and so did the stacks copied before it (precopy_kept;
+    leaks_precopy checks them against the stop's own copy).
 """
 import json
 import os
@@ -63,6 +64,10 @@ def main():
             report.check(not missing, f"stats:{case}", f"  missing {missing} in:\n{err[-800:]}")
             if missing:
                 continue
+            # Stacks copied before the stop served it (leaks_precopy checks them against the
+            # stop's own copy), so the proven set above was computed from them.
+            report.check(st.get("precopy_kept", 0) >= MANY, f"precopy:{case}",
+                         f"  precopy_kept={st.get('precopy_kept')}")
             # The stop decoded only the spans that changed since they were read before it.
             report.check(st.get("spans_reused", 0) > 0, f"preread:{case}",
                          f"  spans_reused={st.get('spans_reused')}")
