@@ -445,6 +445,16 @@ def hexint(v):
     return None
 
 
+def symbol(exe, name):
+    """The address of symbol `name` in exe's symbol table (nm); FixtureError if it has none."""
+    out = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return int(parts[0], 16)
+    raise FixtureError(f"{name} not in the symbols of {exe}")
+
+
 def diff_fields(want, got, keys):
     """Lines '  key: want X, got Y' for the keys that differ."""
     return "".join(f"  {k}: want {want.get(k)!r}, got {got.get(k)!r}\n"

@@ -40,15 +40,6 @@ def peek_u64(elf, addr):
         return struct.unpack("<Q", f.read(8))[0]
 
 
-def symbol(exe, name):
-    out = subprocess.run(["nm", exe], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == name:
-            return int(parts[0], 16)
-    raise fixtures.FixtureError(f"{name} not in the symbols of {exe}")
-
-
 def heap_model(core, exe, addrs, limit=False):
     args = ["info", "--heap", "--format", "json", "--exe", exe]
     for a in addrs:
@@ -120,8 +111,8 @@ def main():
                     giant_span = fixtures.hexint(q[objs["Giant"]["addr"]]["mspan"])
                     typ = peek_u64(intact, giant_span + field("runtime.mspan.largeType"))
                     slot = peek_u64(exe, typ + field("internal/abi.Type.GCData"))  # .rodata
-                    damages.append(("mask-in-progress", "",
-                                    [(slot, struct.pack("<Q", symbol(exe, "runtime.inProgress")))]))
+                    busy = fixtures.symbol(exe, "runtime.inProgress")
+                    damages.append(("mask-in-progress", "", [(slot, struct.pack("<Q", busy))]))
                 for name, want, pokes in damages:
                     core = os.path.join(tmp, name)
                     shutil.copy(intact, core)

@@ -32,15 +32,6 @@ CHECK = re.compile(r"pre-copy check: (\d+) of (\d+) kept stacks differ")
 RECEIVERS = 50
 
 
-def symbol(exe, name):
-    out = subprocess.run(["nm", exe], capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == name:
-            return int(parts[0], 16)
-    raise fixtures.FixtureError(f"{name} not in the symbols of {exe}")
-
-
 def after_send_direct(exe):
     """The address right after runtime.send's call of runtime.sendDirect."""
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", exe], capture_output=True,
@@ -61,7 +52,7 @@ def main():
         exe = str(fixtures.exe_path(tc, "plain", "leaks"))
         env = {"LEAKS_RECV_N": str(RECEIVERS), "LEAKS_MANY": "10", "LEAKS_CHAIN": "10"}
         try:
-            bp, flag = after_send_direct(exe), symbol(exe, "main.sending")
+            bp, flag = after_send_direct(exe), fixtures.symbol(exe, "main.sending")
             with fixtures.run_fixture(exe, timeout=60, env=env) as fx:
                 ifx = subprocess.Popen(
                     [fixtures.ifxray_path(), "leaks", "--stats", "--format", "json",
