@@ -19,7 +19,9 @@ uint64_t estimate_reserve(int pid, const Session& s, const ReserveEstimate& esti
     racy.no_stop = true;
     auto target = open_live(pid, racy);
     GoRuntime rt(*s.binary, *s.model, *target);
-    return estimate(rt);
+    uint64_t bytes = estimate(rt);
+    precopy_test_delay();
+    return bytes;
   } catch (const Error&) {
     return 0;
   }

@@ -348,7 +348,6 @@ uint64_t estimate_heap_capture_bytes(GoRuntime& rt, const HeapOptions& opts, Spa
   HeapCapture scratch;
   if (keep != nullptr) *keep = SpanPreread{};
   uint64_t bytes = Capturer(rt, opts, scratch).estimate(keep);
-  if (keep != nullptr) precopy_test_delay();
   // The heap grows between the estimate and the stop: some slack, within a sane bound (the
   // metadata was read racily).
   constexpr uint64_t kMaxReserve = uint64_t{8} << 30;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -100,14 +101,17 @@ StackPrecopy StackPrecopy::copy(GoRuntime& running, const GoroutineLimits& limit
   out.entries_ = std::move(kept);
   out.arena_ = std::move(arena);
   out.stop_bytes_ = g_bytes + untrusted_stack_bytes;
-  precopy_test_delay();
   return out;
 }
 
 void precopy_test_delay() {
-  if (const char* delay = std::getenv("IFXRAY_TEST_PRECOPY_DELAY_MS")) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::strtol(delay, nullptr, 10)));
-  }
+  const char* delay = std::getenv("IFXRAY_TEST_PRECOPY_DELAY_MS");
+  if (delay == nullptr) return;
+  long ms = std::strtol(delay, nullptr, 10);
+  // Tests wait for this line to act on the process in the window.
+  fmt::print(stderr, "ifxray: test hook: {} ms before the stop\n", ms);
+  std::fflush(stderr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 const uint8_t* StackPrecopy::unchanged(const Goroutine& g, const RemoteRange& used) const {

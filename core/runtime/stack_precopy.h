@@ -62,8 +62,9 @@ class StackPrecopy {
 // For tests (IFXRAY_TEST_PRECOPY_CHECK=1 in the environment): the stop copies the stacks the
 // pre-copy vouched for once more and compares, in a line like "pre-copy check: 0 of 95340 kept
 // stacks differ from the stop's copy" (and the heap's span pre-read likewise, SpanPreread).
-// IFXRAY_TEST_PRECOPY_DELAY_MS=N waits N ms between the pre-copy (or pre-read) and the stop
-// (precopy_test_delay), so that goroutines and spans can change in between.
+// IFXRAY_TEST_PRECOPY_DELAY_MS=N waits N ms between everything read before the stop (pre-copy,
+// pre-read) and the stop, announced on stderr (precopy_test_delay, called by open_session), so
+// that goroutines and spans can change in between.
 bool precopy_check_requested();
 void precopy_test_delay();
 std::string check_precopy(Memory& stopped, std::span<const AdoptedRange> kept);

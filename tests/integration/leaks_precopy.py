@@ -22,6 +22,7 @@ toolchain reports "1 of N kept stacks differ" (the receiver the send wrote into;
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -44,6 +45,18 @@ def after_send_direct(exe):
     return int(call.group(1), 16) + 5
 
 
+def wait_for_hook(proc, timeout=60):
+    """ifxray's stderr up to its line "ifxray: test hook: N ms before the stop"."""
+    buf, deadline = b"", time.monotonic() + timeout
+    while b"ms before the stop\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or proc.poll() is not None:
+            raise fixtures.FixtureError(f"ifxray did not reach its test hook: {buf[-500:]!r}")
+        if select.select([proc.stderr], [], [], left)[0]:
+            buf += os.read(proc.stderr.fileno(), 4096)
+    return buf.decode()
+
+
 def main():
     tcs = fixtures.setup("leaks_precopy")
     report = fixtures.Report("leaks_precopy")
@@ -57,10 +70,10 @@ def main():
                 ifx = subprocess.Popen(
                     [fixtures.ifxray_path(), "leaks", "--stats", "--format", "json",
                      "--fail-on", "never", str(fx.pid)],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                     env=fixtures.base_env({"IFXRAY_TEST_PRECOPY_CHECK": "1",
                                            "IFXRAY_TEST_PRECOPY_DELAY_MS": "8000"}))
-                time.sleep(2)  # the pre-copy is done; ifxray waits before its stop
+                head = wait_for_hook(ifx)  # the pre-copy is done; ifxray waits before its stop
                 armed = os.path.join(fx.outdir, "armed")
                 gdb = subprocess.Popen(
                     ["timeout", "60", "gdb", "-batch", "-nx", "-p", str(fx.pid),
@@ -77,6 +90,7 @@ def main():
                 gout, gerr = gdb.communicate(timeout=90)
                 hit = "Breakpoint 1," in gout
                 out, err = ifx.communicate(timeout=120)
+                out, err = out.decode(), head + err.decode()
                 os.kill(fx.pid, signal.SIGCONT)
             if not report.check(hit, f"gdb:{case}", f"  gdb said:\n{gout[-2000:]}\n{gerr[-800:]}"):
                 continue
