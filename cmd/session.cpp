@@ -33,6 +33,7 @@ Session open_session(const std::string& spec, TargetKind kind, const TargetOptio
                      const ReserveEstimate& estimate) {
   Session s;
   s.start = std::chrono::steady_clock::now();
+  phases().clear();  // --stats: the phases of this session's stop (--watch opens several)
   if (kind == TargetKind::kPid) {
     int pid = std::stoi(spec);
     check_live_target(pid, !opts.no_stop);  // zombies, permissions, tracers: named before reading

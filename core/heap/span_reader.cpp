@@ -199,6 +199,9 @@ bool SpanReader::replay(SpanPreread& p) {
     return false;
   }
   auto [arr, n] = *all;
+  // A length far past the pre-read's is corrupt or a heap that grew a lot: the full read,
+  // which reads a bad length in bounded chunks, handles both.
+  if (n - p.ptrs.size() > p.ptrs.size() + 65536) return false;
   std::vector<uint64_t> ptrs(n);
   std::span<uint8_t> raw(reinterpret_cast<uint8_t*>(ptrs.data()), n * 8);
   // allspans only grows; its prefix must still name the same mspans.
