@@ -233,20 +233,25 @@ LeaksSnapshot snapshot_leaks(GoRuntime& rt, const LeaksOptions& opts, SpanPrerea
   }
   // After the heap copy: sudogs live in the heap, so the walk over them needs the target only
   // for the channels the heap copy lacks; the walk itself runs after the release.
+  std::vector<WaitingList> waiting;  // by goroutine, when the heap was copied
   {
     PhaseTimer t("stop_blocking");
     if (snap.heap) {
-      capture_blocking_objects(rt, snap.goroutines.goroutines, opts.blocking);
+      waiting = capture_blocking_objects(rt, snap.goroutines.goroutines, opts.blocking);
       snap.blocking_pending = true;
     } else {
       snap.blocking = read_blocking(rt, snap.goroutines.goroutines, opts.blocking);
     }
   }
   if (!deferred.empty()) {
-    // The sudogs and channels are in the snapshot now.
+    // The channels are in the snapshot now. Without the walk's lists (--no-proof) the
+    // pre-copied stacks of channel waiters are not kept: their stacks are copied now.
     PhaseTimer t("stop_deferred_stacks");
-    settle_deferred_stacks(rt, snap.goroutines.goroutines, deferred, *precopy,
-                           queued_undisturbed(rt), snap.goroutines.problems);
+    const auto& gs = snap.goroutines.goroutines;
+    settle_deferred_stacks(
+        rt, deferred, *precopy,
+        [&](size_t i) { return i < waiting.size() && queued_undisturbed(rt, gs[i], waiting[i]); },
+        snap.goroutines.problems);
   }
   return snap;
 }

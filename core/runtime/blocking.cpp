@@ -89,6 +89,7 @@ class SudogReader {
     s.elem = RemoteAddr(elem != 0 ? elem : raw->word(l_.field(Fld::kSudogElem)));
     uint64_t c = raw->word(l_.field(Fld::kSudogCVu));
     s.c = RemoteAddr(c != 0 ? c : raw->word(l_.field(Fld::kSudogC)));
+    s.prev = RemoteAddr(raw->word(l_.field(Fld::kSudogPrev)));
     s.is_select = raw->get(l_.field(Fld::kSudogIsSelect)) != 0;
     return s;
   }
@@ -180,17 +181,9 @@ Channel read_channel(GoRuntime& rt, SudogReader& sr, RemoteAddr at, const Blocki
   return ch;
 }
 
-// The sudogs on g.waiting of every waiting goroutine (out[i] for goroutines[i]): one per
-// select case, linked by waitlink. A sudog without a channel is a semaphore's or a notify
-// list's (Go 1.26+ sets g.waiting to it): its waitlink chains the other goroutines waiting on
-// the same address, so the list ends there. The lists are read level by level, each level's
-// sudogs copied into the snapshot in one batch first while the process is stopped: 100k
-// blocked goroutines cost a few system calls in the stop, not 100k. `problem` says why a list
-// was cut short.
-struct WaitingList {
-  std::vector<Sudog> sudogs;
-  std::string problem;
-};
+// The WaitingList of every waiting goroutine (out[i] for goroutines[i]). The lists are read
+// level by level, each level's sudogs copied into the snapshot in one batch first while the
+// process is stopped: 100k blocked goroutines cost a few system calls in the stop, not 100k.
 
 std::vector<WaitingList> read_waiting(GoRuntime& rt, SudogReader& sr,
                                       std::span<const Goroutine> goroutines, size_t max) {
@@ -339,12 +332,14 @@ BlockKind classify_block(std::string_view wait_reason, std::span<const std::stri
   return BlockKind::kNone;
 }
 
-void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                              const BlockingLimits& limits) {
+std::vector<WaitingList> capture_blocking_objects(GoRuntime& rt,
+                                                  std::span<const Goroutine> goroutines,
+                                                  const BlockingLimits& limits) {
   SudogReader sr(rt);
-  if (!sr.ok() || !rt.memory().captures()) return;
+  if (!sr.ok() || !rt.memory().captures()) return {};
+  std::vector<WaitingList> waiting = read_waiting(rt, sr, goroutines, limits.max_sudogs_per_g);
   std::vector<RemoteAddr> chans;
-  for (const WaitingList& w : read_waiting(rt, sr, goroutines, limits.max_sudogs_per_g)) {
+  for (const WaitingList& w : waiting) {
     for (const Sudog& s : w.sudogs) {
       if (!s.c.is_null()) chans.push_back(s.c);
     }
@@ -352,32 +347,26 @@ void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutin
   std::sort(chans.begin(), chans.end());
   chans.erase(std::unique(chans.begin(), chans.end()), chans.end());
   capture_hchans(rt, chans);
+  return waiting;
 }
 
-std::function<bool(const Goroutine&)> queued_undisturbed(GoRuntime& rt) {
+bool queued_undisturbed(GoRuntime& rt, const Goroutine& g, const WaitingList& w) {
   const Layout& l = rt.layout();
   auto recvq = l.field(Fld::kHchanRecvqFirst), sendq = l.field(Fld::kHchanSendqFirst);
-  auto sr = std::make_shared<SudogReader>(rt);
-  if (!sr->ok() || !recvq || !sendq || !l.field(Fld::kSudogPrev)) {
-    return [](const Goroutine&) { return false; };
+  if (!w.problem.empty() || w.sudogs.empty() || !recvq || !sendq || !l.field(Fld::kSudogPrev)) {
+    return false;
   }
-  return [&rt, sr, recvq = recvq->offset, sendq = sendq->offset,
-          raw = std::make_shared<Raw>()](const Goroutine& g) {
-    size_t n = 0;
-    for (RemoteAddr at(g.waiting); !at.is_null(); at = sr->link(*raw, Fld::kSudogWaitlink)) {
-      auto s = sr->read(at, raw.get());
-      if (!s || s->g != g.g || ++n > 4096) return false;
-      if (s->c.is_null()) return true;  // a semaphore's: its waitlink goes on to other goroutines
-      auto first_recv = rt.memory().read_u64(s->c + recvq);
-      auto first_send = rt.memory().read_u64(s->c + sendq);
-      if (!first_recv || !first_send) return false;
-      if (sr->link(*raw, Fld::kSudogPrev).is_null() && *first_recv != at.value() &&
-          *first_send != at.value()) {
-        return false;  // dequeued: a sender or closer has it
-      }
+  for (const Sudog& s : w.sudogs) {
+    if (s.g != g.g) return false;
+    if (s.c.is_null()) continue;  // a semaphore's: no one writes into the waiter's stack
+    auto first_recv = rt.memory().read_u64(s.c + recvq->offset);
+    auto first_send = rt.memory().read_u64(s.c + sendq->offset);
+    if (!first_recv || !first_send) return false;
+    if (s.prev.is_null() && *first_recv != s.addr.value() && *first_send != s.addr.value()) {
+      return false;  // dequeued: a sender or closer has it
     }
-    return true;
-  };
+  }
+  return true;
 }
 
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -69,7 +68,17 @@ struct Sudog {
   RemoteAddr g;
   RemoteAddr elem;  // data slot (chan) or semaphore / notify list address (sync)
   RemoteAddr c;     // channel (chan and select)
+  RemoteAddr prev;  // the one before it in its channel's wait queue (null at the head)
   bool is_select = false;
+};
+
+// The sudogs on g.waiting of one goroutine: one per select case, linked by waitlink. A sudog
+// without a channel is a semaphore's or a notify list's (Go 1.26+ sets g.waiting to it): its
+// waitlink chains the other goroutines waiting on the same address, so the list ends there.
+// `problem` says why a list was cut short.
+struct WaitingList {
+  std::vector<Sudog> sudogs;
+  std::string problem;
 };
 
 struct BlockedG {
@@ -98,18 +107,20 @@ struct BlockingLimits {
 // semTable is in .bss): capture_blocking_objects in the stop copies the one thing the heap copy
 // lacks — channels, which live in pointer-free spans when their elements hold no pointers — and
 // read_blocking runs after the release from the snapshot alone (Target::release without late
-// reads, so that what the stop did not copy is an error, never a racy read).
-void capture_blocking_objects(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                              const BlockingLimits& limits);
+// reads, so that what the stop did not copy is an error, never a racy read). It returns the
+// g.waiting lists it walked to find the channels (empty once released).
+std::vector<WaitingList> capture_blocking_objects(GoRuntime& rt,
+                                                  std::span<const Goroutine> goroutines,
+                                                  const BlockingLimits& limits);
 
-// For a goroutine parked with sudogs on g.waiting: true when each of its channel sudogs is still
-// queued on its channel (at the head of a wait queue, or with a prev). A sender or closer
-// dequeues a sudog before it writes into the parked goroutine's stack (chan.go send, closechan),
-// and only that goroutine, after it ran again, queues one again: so no other goroutine has
-// written into its stack since it parked. False when anything needed is unreadable. Reads the
-// sudogs and channels: call it once they are in the snapshot (capture_blocking_objects).
-// Returns the check, set up once for many goroutines.
-std::function<bool(const Goroutine&)> queued_undisturbed(GoRuntime& rt);
+// For a goroutine parked with sudogs on g.waiting (`w`, from capture_blocking_objects): true
+// when each of its channel sudogs is still queued on its channel (at the head of a wait queue,
+// or with a prev). A sender or closer dequeues a sudog before it writes into the parked
+// goroutine's stack (chan.go send, closechan), and only that goroutine, after it ran again,
+// queues one again: so no other goroutine has written into its stack since it parked. False
+// when the list was cut short or anything needed is unreadable. Reads the channels: call it
+// once they are in the snapshot.
+bool queued_undisturbed(GoRuntime& rt, const Goroutine& g, const WaitingList& w);
 BlockingSnapshot read_blocking(GoRuntime& rt, std::span<const Goroutine> goroutines,
                                const BlockingLimits& limits);
 

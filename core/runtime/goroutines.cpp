@@ -240,14 +240,14 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
   return out;
 }
 
-void settle_deferred_stacks(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                            std::span<const DeferredStack> deferred, const StackPrecopy& precopy,
-                            const std::function<bool(const Goroutine&)>& undisturbed,
+void settle_deferred_stacks(GoRuntime& rt, std::span<const DeferredStack> deferred,
+                            const StackPrecopy& precopy,
+                            const std::function<bool(size_t goroutine)>& undisturbed,
                             std::vector<std::string>& problems) {
   std::vector<AdoptedRange> unchanged;
   std::vector<RemoteRange> stacks;
   for (const DeferredStack& d : deferred) {
-    if (undisturbed(goroutines[d.goroutine])) {
+    if (undisturbed(d.goroutine)) {
       unchanged.push_back(d.stack);
     } else {
       stacks.push_back(RemoteRange{d.stack.start, d.stack.size});

@@ -75,10 +75,10 @@ std::vector<Goroutine> read_goroutines(GoRuntime& rt, const GoroutineLimits& lim
                                        const StackPrecopy* precopy = nullptr,
                                        std::vector<DeferredStack>* deferred = nullptr);
 // Still in the stop: keeps the pre-copied stack of each deferred goroutine that `undisturbed`
-// vouches for (see blocking.h queued_undisturbed), copies the others' now.
-void settle_deferred_stacks(GoRuntime& rt, std::span<const Goroutine> goroutines,
-                            std::span<const DeferredStack> deferred, const StackPrecopy& precopy,
-                            const std::function<bool(const Goroutine&)>& undisturbed,
+// (given its index) vouches for (see blocking.h queued_undisturbed), copies the others' now.
+void settle_deferred_stacks(GoRuntime& rt, std::span<const DeferredStack> deferred,
+                            const StackPrecopy& precopy,
+                            const std::function<bool(size_t goroutine)>& undisturbed,
                             std::vector<std::string>& problems);
 
 // An estimate of the bytes read_goroutines will copy (g structs and used stacks), read without

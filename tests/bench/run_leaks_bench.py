@@ -18,9 +18,7 @@ the runtime's. Targets (2-core machine): total < 5 s, pause < 500 ms; printed, n
 """
 import argparse
 import json
-import os
 import re
-import select
 import statistics
 import sys
 import time
@@ -30,16 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "integrat
 import fixtures  # noqa: E402
 
 STATS_RE = re.compile(r"pause_ms=([\d.]+) total_ms=([\d.]+)")
-HEADER = re.compile(r"^goroutine (\d+) \[([^\]]*)\]", re.M)
-
-
-def leak_profile(fx):
-    fixtures.ask(fx, "leakprofile", "DONE\n", timeout=600)
-    text = (fx.outdir / "leak.txt").read_text()
-    ids = {int(m.group(1)) for m in HEADER.finditer(text) if m.group(2).endswith("(leaked)")}
-    return ids, float((fx.outdir / "leak_ms.txt").read_text())
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--goroutines", type=int, default=100_000)
@@ -67,7 +55,7 @@ def main():
             st = fixtures.stats(err)
             doc = json.loads(out)
             runs.append((wall, st, doc))
-        want, go_ms = leak_profile(fx)
+        want, go_ms = fixtures.runtime_leaked(fx, timeout=600)
     doc = runs[-1][2]
     got = {g for leak in doc["leaks"] if leak["verdict"] == "proven" for g in leak["goroutines"]}
     summary = doc["summary"]

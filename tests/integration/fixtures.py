@@ -445,6 +445,18 @@ def hexint(v):
     return None
 
 
+LEAK_HEADER = re.compile(r"^goroutine (\d+) \[([^\]]*)\]", re.M)
+
+
+def runtime_leaked(fx, timeout=120):
+    """The leaks fixture's own goroutine leak profile (pprof goroutineleak, debug=2), asked for
+    now: (ids of the goroutines the runtime marked leaked, the milliseconds it took)."""
+    ask(fx, "leakprofile", "DONE\n", timeout=timeout)
+    text = (fx.outdir / "leak.txt").read_text()
+    ids = {int(m.group(1)) for m in LEAK_HEADER.finditer(text) if m.group(2).endswith("(leaked)")}
+    return ids, float((fx.outdir / "leak_ms.txt").read_text())
+
+
 def symbol(exe, name):
     """The address of symbol `name` in exe's symbol table (nm); FixtureError if it has none."""
     out = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout

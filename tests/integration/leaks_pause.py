@@ -17,23 +17,10 @@ And the pause's mechanics, from `--stats` (the bench, tests/bench/run_leaks_benc
     leaks_precopy checks them against the stop's own copy).
 """
 import json
-import os
-import re
-import select
-import time
 
 import fixtures
 
 MANY, HEAP_MB = 4000, 64
-HEADER = re.compile(r"^goroutine (\d+) \[([^\]]*)\]", re.M)
-
-
-def leak_profile(fx):
-    fixtures.ask(fx, "leakprofile", "DONE\n", timeout=120)
-    text = (fx.outdir / "leak.txt").read_text()
-    return {int(m.group(1)) for m in HEADER.finditer(text) if m.group(2).endswith("(leaked)")}
-
-
 def main():
     tcs = fixtures.setup("leaks_pause")
     report = fixtures.Report("leaks_pause")
@@ -51,7 +38,7 @@ def main():
                     raise fixtures.FixtureError(f"ifxray leaks exited {rc}: {err[-500:]}")
                 doc = json.loads(out)
                 st = fixtures.stats(err)
-                want = leak_profile(fx)
+                want, _ = fixtures.runtime_leaked(fx)
             got = {g for leak in doc["leaks"] if leak["verdict"] == "proven"
                    for g in leak["goroutines"]}
             report.check(len(want) >= MANY, f"oracle:{case}",
